@@ -1,0 +1,7 @@
+import { InitUsers1763769600000 } from './1763769600000-InitUsers';
+
+/**
+ * Every migration, in order. A new migration (`npm run migration:generate -- migrations/Name`, then
+ * reviewed by a person) must be added here.
+ */
+export const migrations = [InitUsers1763769600000];

@@ -1,0 +1,75 @@
+import { DataSource, DataSourceOptions } from 'typeorm';
+import type { PostgresDataSourceOptions } from 'typeorm/driver/postgres/PostgresDataSourceOptions.js';
+import { migrations } from '../../migrations';
+import { entities } from './entities';
+
+export type DatabaseTarget =
+  { kind: 'server'; url: string; poolSize: number } | { kind: 'embedded'; socketDir: string; port: number };
+
+/**
+ * The one place TypeORM options are built: the app (TypeOrmModule.forRootAsync), the TypeORM CLI
+ * (ormconfig.ts), scripts and tests all call this. `synchronize` is never on: the schema comes from
+ * the migrations only.
+ */
+export function buildDataSourceOptions(target: DatabaseTarget): PostgresDataSourceOptions {
+  const common = {
+    type: 'postgres' as const,
+    entities,
+    migrations,
+    migrationsTableName: 'migrations',
+    migrationsTransactionMode: 'each' as const,
+    synchronize: false,
+    migrationsRun: false,
+    logging: ['error' as const, 'warn' as const, 'migration' as const],
+    applicationName: 'audit-trail',
+    // gen_random_uuid() is core PostgreSQL: no extension to install.
+    installExtensions: false,
+  };
+  if (target.kind === 'embedded') {
+    // PGlite is a single session: one connection, shared by turns.
+    return {
+      ...common,
+      host: target.socketDir,
+      port: target.port,
+      username: 'postgres',
+      database: 'postgres',
+      poolSize: 1,
+      extra: { max: 1 },
+    };
+  }
+  return {
+    ...common,
+    url: target.url,
+    poolSize: target.poolSize,
+    extra: { max: target.poolSize, connectionTimeoutMillis: 5000 },
+  };
+}
+
+/** A DataSource that runs a callback after it is destroyed (stops the embedded server). */
+export class ManagedDataSource extends DataSource {
+  constructor(
+    options: DataSourceOptions,
+    private readonly afterDestroy: () => Promise<void>,
+  ) {
+    super(options);
+  }
+
+  override async destroy(): Promise<void> {
+    try {
+      if (this.isInitialized) await super.destroy();
+    } finally {
+      await this.afterDestroy();
+    }
+  }
+}
+
+/** Human-readable description of the target, never with a password. */
+export function describeTarget(url: string | undefined, embeddedLocation?: string): string {
+  if (!url) return `embedded PostgreSQL (PGlite) at ${embeddedLocation ?? 'memory'}`;
+  try {
+    const u = new URL(url);
+    return `PostgreSQL server ${u.hostname}:${u.port || '5432'}${u.pathname} as ${decodeURIComponent(u.username) || '(default user)'}`;
+  } catch {
+    return 'PostgreSQL server (unparseable URL)';
+  }
+}

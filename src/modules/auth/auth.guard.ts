@@ -1,0 +1,42 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import { ClsService } from 'nestjs-cls';
+import type { RequestContextStore } from '../../common/context/request-context';
+import { IS_PUBLIC_KEY } from '../../common/decorators/public.decorator';
+import { UnauthenticatedError } from '../../common/errors/domain-error';
+import { AuthService } from './auth.service';
+
+/** Global authentication guard: fails closed unless the route is @Public(). */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly auth: AuthService,
+    private readonly cls: ClsService<RequestContextStore>,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (context.getType() !== 'http') return true;
+    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (isPublic) return true;
+    const req = context.switchToHttp().getRequest<Request>();
+    const header = req.headers.authorization;
+    if (!header) throw new UnauthenticatedError();
+    this.cls.set('credentialPresented', true);
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match) throw new UnauthenticatedError('Authorization header must be "Bearer <token>"', true);
+    const { session, user } = await this.auth.authenticate(match[1]);
+    this.cls.set('actor', {
+      type: 'user',
+      id: user.id,
+      display: `${user.displayName} <${user.email}>`,
+      role: user.role,
+      sessionId: session.id,
+    });
+    return true;
+  }
+}

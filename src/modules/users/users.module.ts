@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { PasswordHasher } from './password-hasher';
+import { SessionsService } from './sessions.service';
+import { UsersController } from './users.controller';
+import { UsersService } from './users.service';
+
+@Module({
+  controllers: [UsersController],
+  providers: [UsersService, SessionsService, PasswordHasher],
+  exports: [UsersService, SessionsService, PasswordHasher],
+})
+export class UsersModule {}
