@@ -9,6 +9,7 @@ import { RequestTransactionInterceptor } from './common/interceptors/request-tra
 import { JsonBodyMiddleware } from './common/middleware/json-body.middleware';
 import { AppConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { TransactionModule } from './database/transaction.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { HealthModule } from './modules/health/health.module';
 import { UsersModule } from './modules/users/users.module';
@@ -28,6 +29,7 @@ import { UsersModule } from './modules/users/users.module';
         }),
       ],
     }),
+    TransactionModule,
     UsersModule,
     AuthModule,
     HealthModule,

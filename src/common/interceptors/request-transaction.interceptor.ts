@@ -1,15 +1,14 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
-import { InjectTransactionHost } from '@nestjs-cls/transactional';
 import { from, lastValueFrom, Observable } from 'rxjs';
-import type { Tx } from '../../database/transaction';
+import { TransactionRunner } from '../../database/transaction-runner';
 
 /** One request = one transaction: every query of the handler joins it. */
 @Injectable()
 export class RequestTransactionInterceptor implements NestInterceptor {
-  constructor(@InjectTransactionHost() private readonly txHost: Tx) {}
+  constructor(private readonly transactions: TransactionRunner) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
-    return from(this.txHost.withTransaction(() => lastValueFrom(next.handle(), { defaultValue: undefined })));
+    return from(this.transactions.run(() => lastValueFrom(next.handle(), { defaultValue: undefined })));
   }
 }

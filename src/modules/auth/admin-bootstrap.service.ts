@@ -1,7 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { InjectTransactionHost } from '@nestjs-cls/transactional';
 import { AppConfig } from '../../config/app-config';
-import type { Tx } from '../../database/transaction';
+import { TransactionRunner } from '../../database/transaction-runner';
 import { UsersService } from '../users/users.service';
 
 /** Creates the first admin from ADMIN_EMAIL / ADMIN_PASSWORD when the database has none. */
@@ -12,11 +11,11 @@ export class AdminBootstrapService implements OnApplicationBootstrap {
   constructor(
     private readonly users: UsersService,
     private readonly config: AppConfig,
-    @InjectTransactionHost() private readonly txHost: Tx,
+    private readonly transactions: TransactionRunner,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const created = await this.txHost.withTransaction(() =>
+    const created = await this.transactions.run(() =>
       this.users.ensureAdmin(this.config.adminEmail, this.config.adminPassword),
     );
     if (created) this.logger.log(`Created the bootstrap admin ${this.config.adminEmail}`);
