@@ -1,15 +1,13 @@
 import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
-import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import { ClsPluginTransactional } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { ClsModule } from 'nestjs-cls';
-import { AllExceptionsFilter } from './common/filters/all-exceptions.filter';
-import { RequestTransactionInterceptor } from './common/interceptors/request-transaction.interceptor';
 import { JsonBodyMiddleware } from './common/middleware/json-body.middleware';
 import { AppConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { TransactionModule } from './database/transaction.module';
+import { AuditModule } from './modules/audit/audit.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { HealthModule } from './modules/health/health.module';
 import { UsersModule } from './modules/users/users.module';
@@ -30,13 +28,10 @@ import { UsersModule } from './modules/users/users.module';
       ],
     }),
     TransactionModule,
+    AuditModule,
     UsersModule,
     AuthModule,
     HealthModule,
-  ],
-  providers: [
-    { provide: APP_FILTER, useClass: AllExceptionsFilter },
-    { provide: APP_INTERCEPTOR, useClass: RequestTransactionInterceptor },
   ],
 })
 export class AppModule implements NestModule {

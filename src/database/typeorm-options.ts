@@ -20,7 +20,9 @@ export function buildDataSourceOptions(target: DatabaseTarget): PostgresDataSour
     migrationsTransactionMode: 'each' as const,
     synchronize: false,
     migrationsRun: false,
-    logging: ['error' as const, 'warn' as const, 'migration' as const],
+    // Not 'error': TypeORM would print failed queries with their parameters (hashes, ids). Errors are
+    // logged by the exception filter without parameters.
+    logging: ['warn' as const, 'migration' as const],
     applicationName: 'audit-trail',
     // gen_random_uuid() is core PostgreSQL: no extension to install.
     installExtensions: false,

@@ -6,8 +6,10 @@ export interface Actor {
   type: ActorType;
   /** User id or API key id; null for system and anonymous. */
   id: string | null;
-  /** Name or email at the time of the request. */
-  display: string | null;
+  /** Display name at the time of the request (the user's name, the API key's name, 'system'). */
+  name: string | null;
+  /** The user's email at the time of the request. */
+  email?: string | null;
   role?: 'admin' | 'user';
   /** The token id (`jti`) for users. */
   sessionId?: string;
@@ -15,8 +17,8 @@ export interface Actor {
   scopes?: string[];
 }
 
-export const SYSTEM_ACTOR: Actor = { type: 'system', id: null, display: 'system' };
-export const ANONYMOUS_ACTOR: Actor = { type: 'anonymous', id: null, display: null };
+export const SYSTEM_ACTOR: Actor = { type: 'system', id: null, name: 'System' };
+export const ANONYMOUS_ACTOR: Actor = { type: 'anonymous', id: null, name: null };
 
 /** What the async-local request context holds for the lifetime of one request. */
 export interface RequestContextStore extends ClsStore {

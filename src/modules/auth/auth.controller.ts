@@ -7,6 +7,7 @@ import { CurrentActor } from '../../common/decorators/current-actor.decorator';
 import { Public } from '../../common/decorators/public.decorator';
 import { UserResponseDto } from '../users/dto/user.dto';
 import { UsersService } from '../users/users.service';
+import { Audited } from '../audit/audited.decorator';
 import { AuthService } from './auth.service';
 import { LoginDto, TokenResponseDto } from './dto/auth.dto';
 
@@ -19,6 +20,7 @@ export class AuthController {
   ) {}
 
   @Post('login')
+  @Audited({ action: 'auth.login', failureAction: 'auth.login_failed', resourceType: 'user' })
   @Public()
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
@@ -34,12 +36,13 @@ export class AuthController {
   }
 
   @Post('logout')
+  @Audited({ action: 'auth.logout', resourceType: 'user' })
   @Authenticated()
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Log out: the token used for this call is refused afterwards' })
   @ApiNoContentResponse({ description: 'Logged out' })
   async logout(@CurrentActor() actor: Actor): Promise<void> {
-    if (actor.sessionId) await this.auth.logout(actor.sessionId);
+    await this.auth.logout(actor);
   }
 
   @Get('me')

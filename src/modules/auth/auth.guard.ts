@@ -33,7 +33,9 @@ export class AuthGuard implements CanActivate {
     this.cls.set('actor', {
       type: 'user',
       id: user.id,
-      display: `${user.displayName} <${user.email}>`,
+      name: user.displayName,
+      email: user.email,
+     
       role: user.role,
       sessionId: session.id,
     });

@@ -3,6 +3,8 @@ import { JwtService } from '@nestjs/jwt';
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../../config/app-config';
 import { UnauthenticatedError } from '../../common/errors/domain-error';
+import type { Actor } from '../../common/context/request-context';
+import { AuditService } from '../audit/audit.service';
 import { PasswordHasher } from '../users/password-hasher';
 import { ActiveSession, SessionsService } from '../users/sessions.service';
 import { UserEntity } from '../users/user.entity';
@@ -32,18 +34,26 @@ export class AuthService {
     private readonly hasher: PasswordHasher,
     private readonly jwt: JwtService,
     private readonly config: AppConfig,
+    private readonly audit: AuditService,
   ) {}
 
   /** Wrong password, unknown email and inactive user fail alike (same message, same work). */
   async login(email: string, password: string): Promise<IssuedToken> {
+    // The attempted email, never the password.
+    this.audit.addMetadata({ email: email.trim().toLowerCase().slice(0, 254) });
     const user = await this.users.findByEmail(email);
     if (!user) {
       await this.hasher.dummyVerify(password);
       throw new UnauthenticatedError(INVALID_CREDENTIALS);
     }
     const ok = await this.hasher.verify(password, user.passwordHash);
-    if (!ok || !user.isActive) throw new UnauthenticatedError(INVALID_CREDENTIALS);
+    if (!ok || !user.isActive) {
+      this.audit.setResource('user', user.id, user.displayName);
+      throw new UnauthenticatedError(INVALID_CREDENTIALS);
+    }
     const sessionId = randomUUID();
+    this.audit.setActor({ type: 'user', id: user.id, name: user.displayName, email: user.email, role: user.role, sessionId });
+    this.audit.setResource('user', user.id, user.displayName);
     const expiresIn = this.config.jwtTtlSeconds;
     await this.sessions.create(sessionId, user.id, new Date(Date.now() + expiresIn * 1000));
     const payload: AccessTokenPayload = { sub: user.id, role: user.role, jti: sessionId };
@@ -51,8 +61,10 @@ export class AuthService {
     return { accessToken, tokenType: 'Bearer', expiresIn, user, sessionId };
   }
 
-  async logout(sessionId: string): Promise<void> {
-    await this.sessions.revoke(sessionId);
+  async logout(actor: Actor): Promise<void> {
+    if (!actor.sessionId) return;
+    this.audit.setResource('user', actor.id, actor.name);
+    await this.sessions.revoke(actor.sessionId);
   }
 
   /**

@@ -19,6 +19,7 @@ import {
   UserPageDto,
   UserResponseDto,
 } from './dto/user.dto';
+import { Audited } from '../audit/audited.decorator';
 import { UsersService } from './users.service';
 
 @ApiTags('users')
@@ -27,6 +28,7 @@ export class UsersController {
   constructor(private readonly users: UsersService) {}
 
   @Patch('me/password')
+  @Audited({ action: 'user.password_changed', resourceType: 'user' })
   @Authenticated()
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({
@@ -40,6 +42,7 @@ export class UsersController {
   }
 
   @Post()
+  @Audited({ action: 'user.created', resourceType: 'user' })
   @Authenticated({ roles: ['admin'] })
   @ApiOperation({ summary: 'Create a user (admin)' })
   @ApiCreatedResponse({ type: UserResponseDto })
@@ -68,6 +71,7 @@ export class UsersController {
   }
 
   @Patch(':id')
+  @Audited({ action: 'user.updated', resourceType: 'user' })
   @Authenticated({ roles: ['admin'] })
   @ApiOperation({ summary: 'Update a user (admin): name, role, active flag' })
   @ApiOkResponse({ type: UserResponseDto })
@@ -82,6 +86,7 @@ export class UsersController {
   }
 
   @Delete(':id')
+  @Audited({ action: 'user.deleted', resourceType: 'user' })
   @Authenticated({ roles: ['admin'] })
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({

@@ -4,12 +4,17 @@ import type { Actor } from '../../common/context/request-context';
 import { ConflictError, NotFoundError, ValidationFailedError } from '../../common/errors/domain-error';
 import type { Page } from '../../common/dto/pagination.dto';
 import type { Tx } from '../../database/transaction';
+import { AuditService } from '../audit/audit.service';
+import { createdChanges, deletedChanges, diffChanges } from '../audit/changes';
 import { CreateUserDto, UpdateUserDto } from './dto/user.dto';
 import { PasswordHasher } from './password-hasher';
 import { SessionsService } from './sessions.service';
 import { UserEntity } from './user.entity';
 
 const UNIQUE_VIOLATION = '23505';
+
+/** The user fields the audit trail records (never the password hash). */
+export const AUDITED_USER_FIELDS = ['email', 'displayName', 'role', 'isActive'] as const;
 
 function isUniqueViolation(e: unknown): boolean {
   const code =
@@ -24,6 +29,7 @@ export class UsersService {
     @InjectTransactionHost() private readonly txHost: Tx,
     private readonly hasher: PasswordHasher,
     private readonly sessions: SessionsService,
+    private readonly audit: AuditService,
   ) {}
 
   private get repo() {
@@ -42,7 +48,10 @@ export class UsersService {
       isActive: true,
     });
     try {
-      return await this.repo.save(user);
+      const saved = await this.repo.save(user);
+      this.audit.setResource('user', saved.id, saved.displayName);
+      this.audit.setChanges(createdChanges(saved, AUDITED_USER_FIELDS));
+      return saved;
     } catch (e) {
       if (isUniqueViolation(e)) throw new ConflictError(`A user with email ${email} already exists`);
       throw e;
@@ -76,6 +85,7 @@ export class UsersService {
   ): Promise<{ before: UserEntity; after: UserEntity }> {
     const user = await this.get(id);
     const before = { ...user };
+    this.audit.setResource('user', user.id, user.displayName);
     if (actor.id === id && (dto.role === 'user' || dto.isActive === false)) {
       throw new ConflictError('You cannot demote or deactivate your own account');
     }
@@ -94,8 +104,10 @@ export class UsersService {
 
   async remove(id: string, actor: Actor): Promise<UserEntity> {
     const user = await this.get(id);
+    this.audit.setResource('user', user.id, user.displayName);
     if (actor.id === id) throw new ConflictError('You cannot delete your own account');
     await this.repo.delete({ id });
+    this.audit.setChanges(deletedChanges(user, AUDITED_USER_FIELDS));
     return user;
   }
 
@@ -107,6 +119,7 @@ export class UsersService {
     keepSessionId?: string,
   ): Promise<UserEntity> {
     const user = await this.get(userId);
+    this.audit.setResource('user', user.id, user.displayName);
     if (!(await this.hasher.verify(currentPassword, user.passwordHash))) {
       throw new ValidationFailedError('currentPassword is incorrect');
     }
@@ -114,7 +127,9 @@ export class UsersService {
       throw new ValidationFailedError('newPassword must differ from currentPassword');
     user.passwordHash = await this.hasher.hash(newPassword);
     await this.repo.save(user);
-    await this.sessions.revokeAllForUser(userId, keepSessionId);
+    const revoked = await this.sessions.revokeAllForUser(userId, keepSessionId);
+    // The trail says that the password changed, nothing more.
+    this.audit.addMetadata({ revokedSessions: revoked });
     return user;
   }
 

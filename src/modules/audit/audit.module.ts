@@ -1,0 +1,30 @@
+import { Module } from '@nestjs/common';
+import { APP_FILTER, APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
+import { AuditCapture } from './audit-capture.service';
+import { AuditEventFactory } from './audit-event.factory';
+import { AuditExceptionFilter } from './audit-exception.filter';
+import { AuditInterceptor } from './audit.interceptor';
+import { AuditLifecycle } from './audit-lifecycle.service';
+import { AuditService } from './audit.service';
+import { AuditSpool } from './audit-spool';
+import { AuditWriter } from './audit-writer';
+
+/**
+ * The audit trail. Imports no feature module; feature modules import it and get AuditService.
+ * Registers the global interceptor (transaction + capture) and the global exception filter.
+ */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [
+    AuditService,
+    AuditCapture,
+    AuditEventFactory,
+    AuditWriter,
+    AuditSpool,
+    AuditLifecycle,
+    { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
+    { provide: APP_FILTER, useClass: AuditExceptionFilter },
+  ],
+  exports: [AuditService],
+})
+export class AuditModule {}
