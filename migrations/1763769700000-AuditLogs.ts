@@ -49,11 +49,17 @@ export class AuditLogs1763769700000 implements MigrationInterface {
         CONSTRAINT "audit_logs_error_stack_ck" CHECK (octet_length("error_stack") <= 16384)
       )`);
     await q.query(`CREATE UNIQUE INDEX "audit_logs_seq_uq" ON "audit_logs" ("seq")`);
-    await q.query(`CREATE INDEX "audit_logs_occurred_at_idx" ON "audit_logs" ("occurred_at" DESC, "id" DESC)`);
+    await q.query(
+      `CREATE INDEX "audit_logs_occurred_at_idx" ON "audit_logs" ("occurred_at" DESC, "id" DESC)`,
+    );
     await q.query(`CREATE INDEX "audit_logs_actor_idx" ON "audit_logs" ("actor_id", "occurred_at" DESC)`);
-    await q.query(`CREATE INDEX "audit_logs_resource_idx" ON "audit_logs" ("resource_type", "resource_id", "occurred_at" DESC)`);
+    await q.query(
+      `CREATE INDEX "audit_logs_resource_idx" ON "audit_logs" ("resource_type", "resource_id", "occurred_at" DESC)`,
+    );
     await q.query(`CREATE INDEX "audit_logs_action_idx" ON "audit_logs" ("action", "occurred_at" DESC)`);
-    await q.query(`CREATE INDEX "audit_logs_not_success_idx" ON "audit_logs" ("outcome", "occurred_at" DESC) WHERE "outcome" <> 'success'`);
+    await q.query(
+      `CREATE INDEX "audit_logs_not_success_idx" ON "audit_logs" ("outcome", "occurred_at" DESC) WHERE "outcome" <> 'success'`,
+    );
     await q.query(`CREATE INDEX "audit_logs_request_id_idx" ON "audit_logs" ("request_id")`);
     await q.query(`
       CREATE FUNCTION "audit_logs_immutable"() RETURNS trigger LANGUAGE plpgsql AS $$

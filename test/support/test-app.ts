@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { Type } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { getDataSourceToken } from '@nestjs/typeorm';
@@ -60,7 +61,10 @@ export async function createServerDatabase(): Promise<{ url: string; drop(): Pro
  * Starts the whole app on its own database: a fresh database on the server when TEST_DATABASE_URL
  * is set, otherwise an in-memory embedded PGlite. The real migrations run at start-up.
  */
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function createTestApp(
+  env: Record<string, string> = {},
+  options: { imports?: Type[] } = {},
+): Promise<TestApp> {
   const workDir = mkdtempSync(join(tmpdir(), 'audit-test-'));
   const serverDb = onServer() ? await createServerDatabase() : undefined;
   const settings: Record<string, string> = {
@@ -80,7 +84,9 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   if (serverDb) process.env.DATABASE_URL = serverDb.url;
   else delete process.env.DATABASE_URL;
 
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+  const moduleRef = await Test.createTestingModule({
+    imports: [AppModule, ...(options.imports ?? [])],
+  }).compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>({
     bodyParser: false,
     logger: AppLogger.create(settings.LOG_LEVEL as 'error', 'pretty'),

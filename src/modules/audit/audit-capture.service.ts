@@ -91,7 +91,10 @@ export class AuditCapture {
       await tx.query('RELEASE SAVEPOINT audit_event');
     } catch (e) {
       await tx.query('ROLLBACK TO SAVEPOINT audit_event');
-      this.logger.error(`Audit insert failed (fail-open): spooling ${row.action} ${row.id}`, e instanceof Error ? e.stack : String(e));
+      this.logger.error(
+        `Audit insert failed (fail-open): spooling ${row.action} ${row.id}`,
+        e instanceof Error ? e.stack : String(e),
+      );
       this.spool.append([row]);
     }
     this.markRecorded();
@@ -109,7 +112,11 @@ export class AuditCapture {
   }
 
   /** For the exception filter: what the interceptor did not record (guard denials, unhandled errors). */
-  async writeUnrecorded(exception: unknown, attempted?: AuditedOptions, params?: Record<string, string>): Promise<void> {
+  async writeUnrecorded(
+    exception: unknown,
+    attempted?: AuditedOptions,
+    params?: Record<string, string>,
+  ): Promise<void> {
     if (!this.enabled || this.alreadyRecorded() || !this.cls.isActive()) return;
     const mapped = mapException(exception);
     let action: AuditAction | undefined;
@@ -124,12 +131,17 @@ export class AuditCapture {
       resourceType: attempted?.resourceType,
       resource: attempted?.resourceType ? { type: attempted.resourceType, id: resourceId } : undefined,
     };
-    const metadata = attempted && action === 'access.denied' ? { ...scope.metadata, attemptedAction: attempted.action } : scope.metadata;
+    const metadata =
+      attempted && action === 'access.denied'
+        ? { ...scope.metadata, attemptedAction: attempted.action }
+        : scope.metadata;
     await this.writeDetached([this.failureRow(action, mapped, exception, scope, metadata)]);
   }
 
   private isDenial(mapped: MappedException): boolean {
-    return mapped.statusCode === 403 || (mapped.statusCode === 401 && this.cls.get('credentialPresented') === true);
+    return (
+      mapped.statusCode === 403 || (mapped.statusCode === 401 && this.cls.get('credentialPresented') === true)
+    );
   }
 
   private failureRow(
@@ -164,11 +176,17 @@ export class AuditCapture {
     try {
       await this.transactions.run(() => this.writer.insert(this.txHost.tx, rows));
     } catch (e) {
-      this.logger.error(`Audit insert failed: spooling ${rows.length} event(s)`, e instanceof Error ? e.stack : String(e));
+      this.logger.error(
+        `Audit insert failed: spooling ${rows.length} event(s)`,
+        e instanceof Error ? e.stack : String(e),
+      );
       try {
         this.spool.append(rows);
       } catch (spoolError) {
-        this.logger.fatal(`Audit spool write failed: ${rows.map((r) => `${r.action} ${r.id}`).join(', ')}`, spoolError instanceof Error ? spoolError.stack : String(spoolError));
+        this.logger.fatal(
+          `Audit spool write failed: ${rows.map((r) => `${r.action} ${r.id}`).join(', ')}`,
+          spoolError instanceof Error ? spoolError.stack : String(spoolError),
+        );
       }
     }
   }
@@ -176,7 +194,9 @@ export class AuditCapture {
   /** Replays spooled events into the table (idempotent). */
   async replaySpool(): Promise<number> {
     if (!this.spool.hasPending()) return 0;
-    const count = await this.spool.replay((rows) => this.transactions.run(() => this.writer.insert(this.txHost.tx, rows)));
+    const count = await this.spool.replay((rows) =>
+      this.transactions.run(() => this.writer.insert(this.txHost.tx, rows)),
+    );
     if (count > 0) this.logger.log(`Replayed ${count} spooled audit event(s)`);
     return count;
   }

@@ -18,7 +18,11 @@ function truncateBytes(value: string, maxBytes: number): string {
   return cut + marker;
 }
 
-const DEFAULT_SEVERITY: Record<AuditOutcome, AuditSeverity> = { success: 'info', failure: 'warning', error: 'error' };
+const DEFAULT_SEVERITY: Record<AuditOutcome, AuditSeverity> = {
+  success: 'info',
+  failure: 'warning',
+  error: 'error',
+};
 
 /** Builds complete, redacted rows: the caller's input plus who/where/when from the request context. */
 @Injectable()
@@ -46,7 +50,8 @@ export class AuditEventFactory {
     const resourceDisplay = resource?.display ? truncate(resource.display, 200) : null;
     const errorMessage = input.error ? truncate(input.error.message, 2000) : null;
     const startedAt = inRequest ? this.cls.get('startedAt') : undefined;
-    const actorDisplay = actor.name && actor.email ? `${actor.name} <${actor.email}>` : (actor.name ?? actor.email ?? null);
+    const actorDisplay =
+      actor.name && actor.email ? `${actor.name} <${actor.email}>` : (actor.name ?? actor.email ?? null);
     const httpMethod = inRequest ? this.cls.get('method') : null;
     const httpPath = inRequest ? this.cls.get('path') : null;
     const attempted = typeof metadata.attemptedAction === 'string' ? metadata.attemptedAction : undefined;

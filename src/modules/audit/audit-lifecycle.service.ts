@@ -1,4 +1,10 @@
-import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap, RequestMethod } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  RequestMethod,
+} from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { InjectTransactionHost } from '@nestjs-cls/transactional';
 import type { Tx } from '../../database/transaction';
@@ -29,10 +35,17 @@ export class AuditLifecycle implements OnApplicationBootstrap, BeforeApplication
 
   async onApplicationBootstrap(): Promise<void> {
     const unaudited = this.unauditedMutatingRoutes();
-    if (unaudited.length > 0) this.logger.warn(`Mutating routes without @Audited or @NoAudit: ${unaudited.join(', ')}`);
+    if (unaudited.length > 0)
+      this.logger.warn(`Mutating routes without @Audited or @NoAudit: ${unaudited.join(', ')}`);
     await this.replay();
     if (this.capture.enabled) {
-      await this.transactions.run(() => this.audit.record({ action: 'system.started', actor: { type: 'system', id: null, name: 'System' }, metadata: { pid: process.pid, node: process.version } }));
+      await this.transactions.run(() =>
+        this.audit.record({
+          action: 'system.started',
+          actor: { type: 'system', id: null, name: 'System' },
+          metadata: { pid: process.pid, node: process.version },
+        }),
+      );
     }
     this.timer = setInterval(() => void this.replay(), SPOOL_REPLAY_MS);
     this.timer.unref();
@@ -42,7 +55,13 @@ export class AuditLifecycle implements OnApplicationBootstrap, BeforeApplication
     if (this.timer) clearInterval(this.timer);
     if (!this.capture.enabled) return;
     try {
-      await this.transactions.run(() => this.audit.record({ action: 'system.stopped', actor: { type: 'system', id: null, name: 'System' }, metadata: { pid: process.pid, signal: signal ?? null } }));
+      await this.transactions.run(() =>
+        this.audit.record({
+          action: 'system.stopped',
+          actor: { type: 'system', id: null, name: 'System' },
+          metadata: { pid: process.pid, signal: signal ?? null },
+        }),
+      );
     } catch (e) {
       this.logger.error('Could not record system.stopped', e instanceof Error ? e.stack : String(e));
     }
@@ -74,7 +93,12 @@ export class AuditLifecycle implements OnApplicationBootstrap, BeforeApplication
         if (typeof handler !== 'function') continue;
         const method = this.reflector.get<RequestMethod | undefined>('method', handler as () => void);
         if (method === undefined || !MUTATING.has(method)) continue;
-        if (classNoAudit || this.reflector.get(NO_AUDIT_KEY, handler as () => void) || this.reflector.get(AUDITED_KEY, handler as () => void)) continue;
+        if (
+          classNoAudit ||
+          this.reflector.get(NO_AUDIT_KEY, handler as () => void) ||
+          this.reflector.get(AUDITED_KEY, handler as () => void)
+        )
+          continue;
         found.push(`${wrapper.metatype.name}.${name}`);
       }
     }

@@ -17,7 +17,10 @@ import type { AuditChanges, AuditOutcome, AuditSeverity } from './audit.types';
 @Index('audit_logs_not_success_idx', { synchronize: false })
 @Index('audit_logs_request_id_idx', ['requestId'])
 @Check('audit_logs_action_ck', `"action" ~ '^[a-z_]+\\.[a-z_]+$'`)
-@Check('audit_logs_category_ck', `"category" IN ('auth', 'user', 'task', 'attachment', 'reminder', 'security', 'audit', 'system', 'error')`)
+@Check(
+  'audit_logs_category_ck',
+  `"category" IN ('auth', 'user', 'task', 'attachment', 'reminder', 'security', 'audit', 'system', 'error')`,
+)
 @Check('audit_logs_outcome_ck', `"outcome" IN ('success', 'failure', 'error')`)
 @Check('audit_logs_severity_ck', `"severity" IN ('info', 'warning', 'error', 'critical')`)
 @Check('audit_logs_actor_type_ck', `"actor_type" IN ('user', 'system', 'api_key', 'anonymous')`)

@@ -1,5 +1,16 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { AppConfig } from '../../config/app-config';
 import type { AuditEventRow } from './audit.types';
@@ -42,8 +53,11 @@ export class AuditSpool {
    */
   async replay(insert: (rows: AuditEventRow[]) => Promise<void>, batchSize = 500): Promise<number> {
     if (!existsSync(this.dir)) return 0;
-    if (existsSync(join(this.dir, ACTIVE))) renameSync(join(this.dir, ACTIVE), join(this.dir, `audit-spool.${Date.now()}.replaying.ndjson`));
-    const files = readdirSync(this.dir).filter((f) => f.endsWith('.replaying.ndjson')).sort();
+    if (existsSync(join(this.dir, ACTIVE)))
+      renameSync(join(this.dir, ACTIVE), join(this.dir, `audit-spool.${Date.now()}.replaying.ndjson`));
+    const files = readdirSync(this.dir)
+      .filter((f) => f.endsWith('.replaying.ndjson'))
+      .sort();
     let count = 0;
     for (const file of files) {
       const path = join(this.dir, file);

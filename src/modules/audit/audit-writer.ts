@@ -4,9 +4,31 @@ import type { EntityManager } from 'typeorm';
 import type { AuditEventRow } from './audit.types';
 
 const COLUMNS = [
-  'id', 'occurred_at', 'action', 'category', 'outcome', 'severity', 'actor_type', 'actor_id', 'actor_display',
-  'resource_type', 'resource_id', 'resource_display', 'request_id', 'http_method', 'http_path', 'status_code',
-  'duration_ms', 'ip_address', 'user_agent', 'changes', 'metadata', 'description', 'error_type', 'error_message', 'error_stack',
+  'id',
+  'occurred_at',
+  'action',
+  'category',
+  'outcome',
+  'severity',
+  'actor_type',
+  'actor_id',
+  'actor_display',
+  'resource_type',
+  'resource_id',
+  'resource_display',
+  'request_id',
+  'http_method',
+  'http_path',
+  'status_code',
+  'duration_ms',
+  'ip_address',
+  'user_agent',
+  'changes',
+  'metadata',
+  'description',
+  'error_type',
+  'error_message',
+  'error_stack',
 ] as const;
 
 /** Rows per statement: 25 columns × 1000 rows stays far below PostgreSQL's 65,535 parameters. */
@@ -14,11 +36,31 @@ const MAX_ROWS_PER_STATEMENT = 1000;
 
 function values(r: AuditEventRow): unknown[] {
   return [
-    r.id, r.occurredAt, r.action, r.category, r.outcome, r.severity, r.actorType, r.actorId, r.actorDisplay,
-    r.resourceType, r.resourceId, r.resourceDisplay, r.requestId, r.httpMethod, r.httpPath, r.statusCode,
-    r.durationMs, r.ipAddress && isIP(r.ipAddress) ? r.ipAddress : null, r.userAgent,
-    r.changes === null ? null : JSON.stringify(r.changes), JSON.stringify(r.metadata), r.description,
-    r.errorType, r.errorMessage, r.errorStack,
+    r.id,
+    r.occurredAt,
+    r.action,
+    r.category,
+    r.outcome,
+    r.severity,
+    r.actorType,
+    r.actorId,
+    r.actorDisplay,
+    r.resourceType,
+    r.resourceId,
+    r.resourceDisplay,
+    r.requestId,
+    r.httpMethod,
+    r.httpPath,
+    r.statusCode,
+    r.durationMs,
+    r.ipAddress && isIP(r.ipAddress) ? r.ipAddress : null,
+    r.userAgent,
+    r.changes === null ? null : JSON.stringify(r.changes),
+    JSON.stringify(r.metadata),
+    r.description,
+    r.errorType,
+    r.errorMessage,
+    r.errorStack,
   ];
 }
 

@@ -25,16 +25,24 @@ export class AuditInterceptor implements NestInterceptor {
     if (context.getType() !== 'http') return next.handle();
     const targets = [context.getHandler(), context.getClass()];
     const noAudit = this.reflector.getAllAndOverride<boolean | undefined>(NO_AUDIT_KEY, targets) === true;
-    const audited = noAudit ? undefined : this.reflector.get<AuditedOptions | undefined>(AUDITED_KEY, context.getHandler());
+    const audited = noAudit
+      ? undefined
+      : this.reflector.get<AuditedOptions | undefined>(AUDITED_KEY, context.getHandler());
     if (audited) this.capture.begin(audited);
     const successStatus = this.successStatus(context);
     return from(this.run(next, audited, successStatus));
   }
 
-  private async run(next: CallHandler, audited: AuditedOptions | undefined, successStatus: number): Promise<unknown> {
+  private async run(
+    next: CallHandler,
+    audited: AuditedOptions | undefined,
+    successStatus: number,
+  ): Promise<unknown> {
     try {
       return await this.transactions.run(async () => {
-        const result = await lastValueFrom(next.handle(), { defaultValue: undefined });
+        const result: unknown = await lastValueFrom(next.handle() as Observable<unknown>, {
+          defaultValue: undefined,
+        });
         if (audited) await this.capture.writeSuccess(successStatus);
         return result;
       });
@@ -47,6 +55,8 @@ export class AuditInterceptor implements NestInterceptor {
   private successStatus(context: ExecutionContext): number {
     const explicit = this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler());
     if (explicit) return explicit;
-    return context.switchToHttp().getRequest<Request>().method === RequestMethod[RequestMethod.POST] ? 201 : 200;
+    return context.switchToHttp().getRequest<Request>().method === RequestMethod[RequestMethod.POST]
+      ? 201
+      : 200;
   }
 }

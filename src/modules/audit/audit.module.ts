@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
-import { APP_FILTER, APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 import { AuditCapture } from './audit-capture.service';
 import { AuditEventFactory } from './audit-event.factory';
 import { AuditExceptionFilter } from './audit-exception.filter';
 import { AuditInterceptor } from './audit.interceptor';
 import { AuditLifecycle } from './audit-lifecycle.service';
+import { AuditRouteGuard } from './audit-route.guard';
 import { AuditService } from './audit.service';
 import { AuditSpool } from './audit-spool';
 import { AuditWriter } from './audit-writer';
@@ -22,6 +23,7 @@ import { AuditWriter } from './audit-writer';
     AuditWriter,
     AuditSpool,
     AuditLifecycle,
+    { provide: APP_GUARD, useClass: AuditRouteGuard },
     { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
     { provide: APP_FILTER, useClass: AuditExceptionFilter },
   ],

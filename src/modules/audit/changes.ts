@@ -9,7 +9,11 @@ function normalise(value: unknown): unknown {
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 /** The fields that really changed between two snapshots, as `{field: {from, to}}`. */
-export function diffChanges<T extends object>(before: T, after: T, fields: readonly (keyof T & string)[]): AuditChanges {
+export function diffChanges<T extends object>(
+  before: T,
+  after: T,
+  fields: readonly (keyof T & string)[],
+): AuditChanges {
   const changes: AuditChanges = {};
   for (const field of fields) {
     const from = normalise(before[field]);
@@ -20,14 +24,20 @@ export function diffChanges<T extends object>(before: T, after: T, fields: reado
 }
 
 /** A creation: every listed field from null. */
-export function createdChanges<T extends object>(after: T, fields: readonly (keyof T & string)[]): AuditChanges {
+export function createdChanges<T extends object>(
+  after: T,
+  fields: readonly (keyof T & string)[],
+): AuditChanges {
   const changes: AuditChanges = {};
   for (const field of fields) changes[field] = { from: null, to: normalise(after[field]) };
   return changes;
 }
 
 /** A deletion: every listed field to null. */
-export function deletedChanges<T extends object>(before: T, fields: readonly (keyof T & string)[]): AuditChanges {
+export function deletedChanges<T extends object>(
+  before: T,
+  fields: readonly (keyof T & string)[],
+): AuditChanges {
   const changes: AuditChanges = {};
   for (const field of fields) changes[field] = { from: normalise(before[field]), to: null };
   return changes;

@@ -11,7 +11,10 @@ function show(value: unknown): string {
 }
 
 function humanField(field: string): string {
-  return field.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/_/g, ' ').toLowerCase();
+  return field
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .replace(/_/g, ' ')
+    .toLowerCase();
 }
 
 function describeChanges(changes: AuditChanges | null | undefined): string {
@@ -40,12 +43,18 @@ export interface DescriptionInput {
 
 /** A sentence a person reads: “Ann Lee changed task “Pay rent” status from todo to done”. */
 export function describeEvent(e: DescriptionInput): string {
-  const who = e.actorName ?? (e.actorType === 'anonymous' ? 'An anonymous caller' : e.actorType === 'system' ? 'System' : 'Someone');
+  const who =
+    e.actorName ??
+    (e.actorType === 'anonymous' ? 'An anonymous caller' : e.actorType === 'system' ? 'System' : 'Someone');
   const spec = AUDIT_ACTIONS[e.action];
   const target = e.resourceDisplay ? ` “${e.resourceDisplay}”` : e.resourceId ? ` ${e.resourceId}` : '';
   const route = e.httpMethod && e.httpPath ? ` ${e.httpMethod} ${e.httpPath}` : '';
 
-  if (e.action === 'access.denied' || e.action === 'security.rate_limited' || e.action === 'error.unhandled') {
+  if (
+    e.action === 'access.denied' ||
+    e.action === 'security.rate_limited' ||
+    e.action === 'error.unhandled'
+  ) {
     const attempted = e.attemptedAction ? ` (${AUDIT_ACTIONS[e.attemptedAction].attempt}${target})` : '';
     const status = e.statusCode ? ` [${e.statusCode}]` : '';
     return `${who} ${spec.done}${route || target}${attempted}${status}`;

@@ -2,13 +2,27 @@ import { diffChanges, createdChanges, deletedChanges } from './changes';
 import { MAX_STRING_LENGTH, REDACTED, Redactor } from './redaction';
 
 describe('Redactor', () => {
-  const r = new Redactor(['password', 'passwd', 'secret', 'token', 'authorization', 'cookie', 'api_key', 'apikey', 'credential']);
+  const r = new Redactor([
+    'password',
+    'passwd',
+    'secret',
+    'token',
+    'authorization',
+    'cookie',
+    'api_key',
+    'apikey',
+    'credential',
+  ]);
 
   it('redacts secret keys at any depth, in any letter case and spelling', () => {
     const out = r.redact({
       password: 'p',
       newPassword: 'p2',
-      nested: { deeper: [{ accessToken: 't', Authorization: 'Bearer x', 'x-api-key': 'k', API_KEY: 'k2', ok: 'visible' }] },
+      nested: {
+        deeper: [
+          { accessToken: 't', Authorization: 'Bearer x', 'x-api-key': 'k', API_KEY: 'k2', ok: 'visible' },
+        ],
+      },
       clientSecret: 's',
       credentials: { user: 'u' },
       cookieJar: 'c',
@@ -16,7 +30,17 @@ describe('Redactor', () => {
     expect(out).toEqual({
       password: REDACTED,
       newPassword: REDACTED,
-      nested: { deeper: [{ accessToken: REDACTED, Authorization: REDACTED, 'x-api-key': REDACTED, API_KEY: REDACTED, ok: 'visible' }] },
+      nested: {
+        deeper: [
+          {
+            accessToken: REDACTED,
+            Authorization: REDACTED,
+            'x-api-key': REDACTED,
+            API_KEY: REDACTED,
+            ok: 'visible',
+          },
+        ],
+      },
       clientSecret: REDACTED,
       credentials: REDACTED,
       cookieJar: REDACTED,
@@ -38,14 +62,25 @@ describe('Redactor', () => {
 
 describe('changes', () => {
   it('keeps only fields that really changed, dates as ISO strings', () => {
-    const before = { status: 'todo', title: 'A', dueAt: new Date('2026-01-01T00:00:00Z'), note: null as string | null };
+    const before = {
+      status: 'todo',
+      title: 'A',
+      dueAt: new Date('2026-01-01T00:00:00Z'),
+      note: null as string | null,
+    };
     const after = { status: 'done', title: 'A', dueAt: new Date('2026-01-01T00:00:00Z'), note: 'x' };
-    expect(diffChanges(before, after, ['status', 'title', 'dueAt', 'note'])).toEqual({ status: { from: 'todo', to: 'done' }, note: { from: null, to: 'x' } });
+    expect(diffChanges(before, after, ['status', 'title', 'dueAt', 'note'])).toEqual({
+      status: { from: 'todo', to: 'done' },
+      note: { from: null, to: 'x' },
+    });
     expect(diffChanges(before, { ...before }, ['status', 'title', 'dueAt', 'note'])).toEqual({});
   });
 
   it('describes creates and deletes', () => {
-    expect(createdChanges({ a: 1, b: undefined }, ['a', 'b'])).toEqual({ a: { from: null, to: 1 }, b: { from: null, to: null } });
+    expect(createdChanges({ a: 1, b: undefined }, ['a', 'b'])).toEqual({
+      a: { from: null, to: 1 },
+      b: { from: null, to: null },
+    });
     expect(deletedChanges({ a: 1 }, ['a'])).toEqual({ a: { from: 1, to: null } });
   });
 });

@@ -23,7 +23,8 @@ export class Redactor {
 
   redact(value: unknown, depth = 0): unknown {
     if (typeof value === 'string') return truncate(value);
-    if (value === null || typeof value !== 'object') return typeof value === 'bigint' ? value.toString() : value;
+    if (value === null || typeof value !== 'object')
+      return typeof value === 'bigint' ? value.toString() : value;
     if (value instanceof Date) return value.toISOString();
     if (depth >= MAX_DEPTH) return '[TRUNCATED: too deep]';
     if (Array.isArray(value)) {

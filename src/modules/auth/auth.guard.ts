@@ -35,7 +35,7 @@ export class AuthGuard implements CanActivate {
       id: user.id,
       name: user.displayName,
       email: user.email,
-     
+
       role: user.role,
       sessionId: session.id,
     });

@@ -52,7 +52,14 @@ export class AuthService {
       throw new UnauthenticatedError(INVALID_CREDENTIALS);
     }
     const sessionId = randomUUID();
-    this.audit.setActor({ type: 'user', id: user.id, name: user.displayName, email: user.email, role: user.role, sessionId });
+    this.audit.setActor({
+      type: 'user',
+      id: user.id,
+      name: user.displayName,
+      email: user.email,
+      role: user.role,
+      sessionId,
+    });
     this.audit.setResource('user', user.id, user.displayName);
     const expiresIn = this.config.jwtTtlSeconds;
     await this.sessions.create(sessionId, user.id, new Date(Date.now() + expiresIn * 1000));

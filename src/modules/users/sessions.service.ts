@@ -25,7 +25,11 @@ export class SessionsService {
 
   /** The session and its user, if the session is live and the user active; otherwise null. */
   async findActive(id: string): Promise<ActiveSession | null> {
-    const session = await this.repo.createQueryBuilder('s').innerJoinAndSelect('s.user', 'u').where('s.id = :id', { id }).getOne();
+    const session = await this.repo
+      .createQueryBuilder('s')
+      .innerJoinAndSelect('s.user', 'u')
+      .where('s.id = :id', { id })
+      .getOne();
     if (
       !session?.user ||
       session.revokedAt !== null ||

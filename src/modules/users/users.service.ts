@@ -92,13 +92,18 @@ export class UsersService {
     if (dto.displayName !== undefined) user.displayName = dto.displayName;
     if (dto.role !== undefined) user.role = dto.role;
     if (dto.isActive !== undefined) user.isActive = dto.isActive;
-    const changed =
-      user.displayName !== before.displayName ||
-      user.role !== before.role ||
-      user.isActive !== before.isActive;
-    if (!changed) return { before, after: user };
+    const changes = diffChanges(before, user, AUDITED_USER_FIELDS);
+    if (Object.keys(changes).length === 0) {
+      this.audit.skip();
+      return { before, after: user };
+    }
     const after = await this.repo.save(user);
-    if (before.isActive && !after.isActive) await this.sessions.revokeAllForUser(id);
+    let revoked = 0;
+    if (before.isActive && !after.isActive) revoked = await this.sessions.revokeAllForUser(id);
+    this.audit.setChanges(changes);
+    if (changes.isActive) this.audit.setAction(after.isActive ? 'user.activated' : 'user.deactivated');
+    else if (changes.role) this.audit.setAction('user.role_changed');
+    if (revoked > 0) this.audit.addMetadata({ revokedSessions: revoked });
     return { before, after };
   }
 
