@@ -75,6 +75,16 @@ export class UnprocessableError extends DomainError {
   }
 }
 
+export class RateLimitedError extends DomainError {
+  constructor(
+    message: string,
+    /** Seconds until a retry can succeed (sent as Retry-After). */
+    readonly retryAfterSeconds: number,
+  ) {
+    super('RATE_LIMITED', message);
+  }
+}
+
 export const DOMAIN_ERROR_STATUS: Record<DomainErrorCode, number> = {
   VALIDATION_FAILED: 400,
   UNAUTHENTICATED: 401,

@@ -4,6 +4,7 @@ import { ClsService } from 'nestjs-cls';
 import { resolveRequestId } from '../context/request-id';
 import type { RequestContextStore } from '../context/request-context';
 import { ErrorResponseDto } from '../dto/error-response.dto';
+import { RateLimitedError } from '../errors/domain-error';
 import { MappedException, mapException } from './exception-mapping';
 
 /**
@@ -23,7 +24,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const res = ctx.getResponse<Response>();
     const mapped = mapException(exception);
     this.log(mapped, exception, req);
-    return this.respond(res, req, mapped);
+    return this.respond(res, req, mapped, exception);
   }
 
   protected requestId(req: Request): string {
@@ -39,7 +40,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
   }
 
-  protected respond(res: Response, req: Request, mapped: MappedException): void {
+  protected respond(res: Response, req: Request, mapped: MappedException, exception?: unknown): void {
     if (res.headersSent) {
       res.end();
       return;
@@ -52,6 +53,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
       requestId,
     };
     if (!res.getHeader('X-Request-Id')) res.setHeader('X-Request-Id', requestId);
+    if (exception instanceof RateLimitedError)
+      res.setHeader('Retry-After', String(exception.retryAfterSeconds));
     res.status(mapped.statusCode).json(body);
   }
 }

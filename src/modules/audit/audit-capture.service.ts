@@ -106,8 +106,14 @@ export class AuditCapture {
     if (!scope || !this.enabled) return;
     const mapped = mapException(exception);
     const denied = this.isDenial(mapped);
-    const action: AuditAction = denied ? 'access.denied' : (scope.failureAction ?? scope.action);
-    const metadata = denied ? { ...scope.metadata, attemptedAction: scope.action } : scope.metadata;
+    const limited = mapped.statusCode === 429;
+    const action: AuditAction = denied
+      ? 'access.denied'
+      : limited
+        ? 'security.rate_limited'
+        : (scope.failureAction ?? scope.action);
+    const metadata =
+      denied || limited ? { ...scope.metadata, attemptedAction: scope.action } : scope.metadata;
     await this.writeDetached([this.failureRow(action, mapped, exception, scope, metadata)]);
   }
 
@@ -121,6 +127,7 @@ export class AuditCapture {
     const mapped = mapException(exception);
     let action: AuditAction | undefined;
     if (this.isDenial(mapped)) action = 'access.denied';
+    else if (mapped.statusCode === 429) action = 'security.rate_limited';
     else if (mapped.statusCode >= 500) action = 'error.unhandled';
     if (!action) return;
     const resourceId = params?.id ?? params?.taskId ?? null;

@@ -34,6 +34,6 @@ export class AuditExceptionFilter extends AllExceptionsFilter {
       attempted,
       req.params as Record<string, string> | undefined,
     );
-    this.respond(res, req, mapped);
+    this.respond(res, req, mapped, exception);
   }
 }

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Actor } from '../../common/context/request-context';
+import { ClsService } from 'nestjs-cls';
+import type { Actor, RequestContextStore } from '../../common/context/request-context';
 import { ApiErrors } from '../../common/decorators/api-errors.decorator';
 import { Authenticated } from '../../common/decorators/authenticated.decorator';
 import { CurrentActor } from '../../common/decorators/current-actor.decorator';
@@ -17,6 +18,7 @@ export class AuthController {
   constructor(
     private readonly auth: AuthService,
     private readonly users: UsersService,
+    private readonly cls: ClsService<RequestContextStore>,
   ) {}
 
   @Post('login')
@@ -31,7 +33,11 @@ export class AuthController {
   @ApiOkResponse({ type: TokenResponseDto })
   @ApiErrors(400, 401, 429)
   async login(@Body() dto: LoginDto): Promise<TokenResponseDto> {
-    const { accessToken, tokenType, expiresIn } = await this.auth.login(dto.email, dto.password);
+    const { accessToken, tokenType, expiresIn } = await this.auth.login(
+      dto.email,
+      dto.password,
+      this.cls.get('ip'),
+    );
     return { accessToken, tokenType, expiresIn };
   }
 

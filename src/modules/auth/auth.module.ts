@@ -8,6 +8,7 @@ import { AdminBootstrapService } from './admin-bootstrap.service';
 import { AuthController } from './auth.controller';
 import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
+import { LoginThrottle } from './login-throttle.service';
 import { RolesGuard } from './roles.guard';
 
 @Module({
@@ -33,6 +34,7 @@ import { RolesGuard } from './roles.guard';
   controllers: [AuthController],
   providers: [
     AuthService,
+    LoginThrottle,
     AdminBootstrapService,
     // Order matters: authentication first, then authorization.
     { provide: APP_GUARD, useClass: AuthGuard },

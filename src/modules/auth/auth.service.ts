@@ -9,6 +9,7 @@ import { PasswordHasher } from '../users/password-hasher';
 import { ActiveSession, SessionsService } from '../users/sessions.service';
 import { UserEntity } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
+import { LoginThrottle } from './login-throttle.service';
 
 export const INVALID_CREDENTIALS = 'Invalid email or password';
 
@@ -35,12 +36,15 @@ export class AuthService {
     private readonly jwt: JwtService,
     private readonly config: AppConfig,
     private readonly audit: AuditService,
+    private readonly throttle: LoginThrottle,
   ) {}
 
   /** Wrong password, unknown email and inactive user fail alike (same message, same work). */
-  async login(email: string, password: string): Promise<IssuedToken> {
+  async login(email: string, password: string, ip: string | null = null): Promise<IssuedToken> {
+    const normalised = email.trim().toLowerCase().slice(0, 254);
     // The attempted email, never the password.
-    this.audit.addMetadata({ email: email.trim().toLowerCase().slice(0, 254) });
+    this.audit.addMetadata({ email: normalised });
+    await this.throttle.check(normalised, ip);
     const user = await this.users.findByEmail(email);
     if (!user) {
       await this.hasher.dummyVerify(password);
