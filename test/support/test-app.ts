@@ -61,12 +61,24 @@ export async function createServerDatabase(): Promise<{ url: string; drop(): Pro
  * Starts the whole app on its own database: a fresh database on the server when TEST_DATABASE_URL
  * is set, otherwise an in-memory embedded PGlite. The real migrations run at start-up.
  */
+export interface TestAppOptions {
+  /** Extra modules (test-only controllers). */
+  imports?: Type[];
+  /** Leave the database in place on close (the caller owns it: DATABASE_URL_OVERRIDE or EMBEDDED_DB_DIR). */
+  keepDatabase?: boolean;
+}
+
 export async function createTestApp(
   env: Record<string, string> = {},
-  options: { imports?: Type[] } = {},
+  options: TestAppOptions = {},
 ): Promise<TestApp> {
   const workDir = mkdtempSync(join(tmpdir(), 'audit-test-'));
-  const serverDb = onServer() ? await createServerDatabase() : undefined;
+  const override = env.DATABASE_URL_OVERRIDE;
+  const serverDb = override
+    ? { url: override, drop: async () => undefined }
+    : onServer()
+      ? await createServerDatabase()
+      : undefined;
   const settings: Record<string, string> = {
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
@@ -80,6 +92,7 @@ export async function createTestApp(
     REMINDER_SCHEDULER_ENABLED: 'false',
     ...env,
   };
+  delete settings.DATABASE_URL_OVERRIDE;
   for (const [k, v] of Object.entries(settings)) process.env[k] = v;
   if (serverDb) process.env.DATABASE_URL = serverDb.url;
   else delete process.env.DATABASE_URL;
@@ -102,7 +115,7 @@ export async function createTestApp(
     workDir,
     async close() {
       await app.close();
-      await serverDb?.drop();
+      if (!options.keepDatabase) await serverDb?.drop();
       rmSync(workDir, { recursive: true, force: true });
     },
   };
