@@ -75,7 +75,7 @@ export async function createTestApp(
   const workDir = mkdtempSync(join(tmpdir(), 'audit-test-'));
   const override = env.DATABASE_URL_OVERRIDE;
   const serverDb = override
-    ? { url: override, drop: async () => undefined }
+    ? { url: override, drop: () => Promise.resolve() }
     : onServer()
       ? await createServerDatabase()
       : undefined;
