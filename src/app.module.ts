@@ -10,6 +10,7 @@ import { JsonBodyMiddleware } from './common/middleware/json-body.middleware';
 import { AppConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { TransactionModule } from './database/transaction.module';
+import { AttachmentsModule } from './modules/attachments/attachments.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { HealthModule } from './modules/health/health.module';
 import { TasksModule } from './modules/tasks/tasks.module';
@@ -35,6 +36,7 @@ import { UsersModule } from './modules/users/users.module';
     AuthModule,
     HealthModule,
     TasksModule,
+    AttachmentsModule,
   ],
   providers: [
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
