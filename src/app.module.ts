@@ -3,6 +3,7 @@ import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import { ClsPluginTransactional } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
+import { ScheduleModule } from '@nestjs/schedule';
 import { ClsModule } from 'nestjs-cls';
 import { AllExceptionsFilter } from './common/filters/all-exceptions.filter';
 import { RequestTransactionInterceptor } from './common/interceptors/request-transaction.interceptor';
@@ -13,6 +14,8 @@ import { TransactionModule } from './database/transaction.module';
 import { AttachmentsModule } from './modules/attachments/attachments.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { HealthModule } from './modules/health/health.module';
+import { NotificationsModule } from './modules/notifications/notifications.module';
+import { RemindersModule } from './modules/reminders/reminders.module';
 import { TasksModule } from './modules/tasks/tasks.module';
 import { UsersModule } from './modules/users/users.module';
 
@@ -32,11 +35,14 @@ import { UsersModule } from './modules/users/users.module';
       ],
     }),
     TransactionModule,
+    ScheduleModule.forRoot(),
     UsersModule,
     AuthModule,
     HealthModule,
     TasksModule,
     AttachmentsModule,
+    NotificationsModule,
+    RemindersModule,
   ],
   providers: [
     { provide: APP_FILTER, useClass: AllExceptionsFilter },

@@ -56,13 +56,29 @@ export async function createServerDatabase(): Promise<{ url: string; drop(): Pro
   };
 }
 
+export interface TestAppOptions {
+  /**
+   * Use this existing server database (e.g. from createServerDatabase()) instead of a fresh one, so
+   * that several app instances share it. The caller drops it; close() leaves it alone.
+   */
+  databaseUrl?: string;
+}
+
 /**
  * Starts the whole app on its own database: a fresh database on the server when TEST_DATABASE_URL
- * is set, otherwise an in-memory embedded PGlite. The real migrations run at start-up.
+ * is set (or `options.databaseUrl`), otherwise an in-memory embedded PGlite. The real migrations run
+ * at start-up.
  */
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function createTestApp(
+  env: Record<string, string> = {},
+  options: TestAppOptions = {},
+): Promise<TestApp> {
   const workDir = mkdtempSync(join(tmpdir(), 'audit-test-'));
-  const serverDb = onServer() ? await createServerDatabase() : undefined;
+  const serverDb = options.databaseUrl
+    ? { url: options.databaseUrl, drop: () => Promise.resolve() }
+    : onServer()
+      ? await createServerDatabase()
+      : undefined;
   const settings: Record<string, string> = {
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
