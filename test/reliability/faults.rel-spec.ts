@@ -92,7 +92,7 @@ describeServer('faults on a real PostgreSQL server', () => {
     await proxy.start();
     const viaProxy = new URL(db.url);
     viaProxy.host = `127.0.0.1:${proxy.port}`;
-    const t = await createTestApp({ DATABASE_URL_OVERRIDE: viaProxy.toString() }, { keepDatabase: true });
+    const t = await createTestApp({}, { databaseUrl: viaProxy.toString() });
     try {
       const token = await loginAdmin(t.http);
       const taskId = await createTask(t, token, 'Stream 0');
