@@ -21,7 +21,7 @@ describeServer('load: 50 concurrent clients doing task mutations', () => {
   });
 
   it('zero 5xx, one success event per committed mutation', async () => {
-    const server = t.app.getHttpServer() as import('node:http').Server;
+    const server = t.app.getHttpServer();
     if (!server.listening) await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const address = server.address();
     const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/api/v1`;
@@ -80,7 +80,7 @@ describeServer('load: 50 concurrent clients doing task mutations', () => {
     const count = (a: string) => events.find((e) => e.action === a)?.n ?? 0;
     const sorted = [...latencies].sort((a, b) => a - b);
     const total = latencies.length;
-    // eslint-disable-next-line no-console
+     
     console.log(
       `load: ${total} requests in ${DURATION_MS / 1000} s (${Math.round(total / (DURATION_MS / 1000))} req/s), statuses ${JSON.stringify(Object.fromEntries(byStatus))}, ` +
         `p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms; ` +
