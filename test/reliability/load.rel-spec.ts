@@ -80,7 +80,7 @@ describeServer('load: 50 concurrent clients doing task mutations', () => {
     const count = (a: string) => events.find((e) => e.action === a)?.n ?? 0;
     const sorted = [...latencies].sort((a, b) => a - b);
     const total = latencies.length;
-     
+
     console.log(
       `load: ${total} requests in ${DURATION_MS / 1000} s (${Math.round(total / (DURATION_MS / 1000))} req/s), statuses ${JSON.stringify(Object.fromEntries(byStatus))}, ` +
         `p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms; ` +
