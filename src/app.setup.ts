@@ -28,7 +28,7 @@ export async function configureApp(app: NestExpressApplication): Promise<INestAp
   app.enableShutdownHooks();
   setupSwagger(app);
   await app.init();
-  answerMalformedRequestsInShape(app.getHttpServer() as Server);
+  answerMalformedRequestsInShape(app.getHttpServer());
   // Paths outside the /api/v1 prefix that no route matched: the standard 404 instead of Express's HTML.
   app.use((req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next();
