@@ -107,7 +107,7 @@ describe('OpenAPI document', () => {
     paths['/api/v1/audit-logs/{id}'].get.parameters = [];
     paths['/api/v1/audit-logs'].get.operationId = paths['/api/v1/audit-logs/stats'].get.operationId;
     paths['/api/v1/audit-logs'].get.security = [{ nope: [] }];
-    (paths['/api/v1/audit-logs/errors'].get).x = { $ref: '#/components/schemas/Missing' };
+    paths['/api/v1/audit-logs/errors'].get.x = { $ref: '#/components/schemas/Missing' };
     expect(validateOpenApi(broken)).toEqual([
       expect.stringContaining('unresolved $ref #/components/schemas/Missing'),
       expect.stringContaining('unknown security scheme nope'),
