@@ -1,3 +1,4 @@
+import { ApiKeyEntity } from '../modules/api-keys/api-key.entity';
 import { AuditLogEntity } from '../modules/audit/audit-log.entity';
 import { AttachmentEntity } from '../modules/attachments/attachment.entity';
 import { NotificationEntity } from '../modules/notifications/notification.entity';
@@ -15,4 +16,5 @@ export const entities = [
   ReminderEntity,
   NotificationEntity,
   AuditLogEntity,
+  ApiKeyEntity,
 ];

@@ -9,6 +9,8 @@ import { AuditRouteGuard } from './audit-route.guard';
 import { AuditService } from './audit.service';
 import { AuditSpool } from './audit-spool';
 import { AuditWriter } from './audit-writer';
+import { AuditQueryController } from './query/audit-query.controller';
+import { AuditQueryService } from './query/audit-query.service';
 
 /**
  * The audit trail. Imports no feature module; feature modules import it and get AuditService.
@@ -16,7 +18,11 @@ import { AuditWriter } from './audit-writer';
  */
 @Module({
   imports: [DiscoveryModule],
+  // AuditQueryController owns GET /audit-logs/:id: a controller with other GET /audit-logs/<static>
+  // routes (e.g. /audit-logs/verify) must be listed BEFORE it, or `:id` shadows them.
+  controllers: [AuditQueryController],
   providers: [
+    AuditQueryService,
     AuditService,
     AuditCapture,
     AuditEventFactory,
