@@ -1,8 +1,15 @@
 import { InitUsers1763769600000 } from './1763769600000-InitUsers';
 import { AuditLogs1763769700000 } from './1763769700000-AuditLogs';
+import { AuditIntegrity1763769900000 } from './1763769900000-AuditIntegrity';
+import { AuditPartitions1763770000000 } from './1763770000000-AuditPartitions';
 
 /**
  * Every migration, in order. A new migration (`npm run migration:generate -- migrations/Name`, then
  * reviewed by a person) must be added here.
  */
-export const migrations = [InitUsers1763769600000, AuditLogs1763769700000];
+export const migrations = [
+  InitUsers1763769600000,
+  AuditLogs1763769700000,
+  AuditIntegrity1763769900000,
+  AuditPartitions1763770000000,
+];
