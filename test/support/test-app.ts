@@ -63,10 +63,17 @@ export async function createServerDatabase(): Promise<{ url: string; drop(): Pro
  */
 export async function createTestApp(
   env: Record<string, string> = {},
-  options: { imports?: Type[] } = {},
+  options: {
+    imports?: Type[];
+    /** A second app instance on this existing server database. */ databaseUrl?: string;
+  } = {},
 ): Promise<TestApp> {
   const workDir = mkdtempSync(join(tmpdir(), 'audit-test-'));
-  const serverDb = onServer() ? await createServerDatabase() : undefined;
+  const serverDb = options.databaseUrl
+    ? { url: options.databaseUrl, drop: () => Promise.resolve() }
+    : onServer()
+      ? await createServerDatabase()
+      : undefined;
   const settings: Record<string, string> = {
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
@@ -78,6 +85,8 @@ export async function createTestApp(
     ATTACHMENTS_DIR: join(workDir, 'attachments'),
     AUDIT_SPOOL_DIR: join(workDir, 'spool'),
     REMINDER_SCHEDULER_ENABLED: 'false',
+    AUDIT_INTEGRITY_JOBS_ENABLED: 'false',
+    AUDIT_ARCHIVE_DIR: join(workDir, 'audit-archive'),
     ...env,
   };
   for (const [k, v] of Object.entries(settings)) process.env[k] = v;
