@@ -69,7 +69,7 @@ import { createServerDatabase, onServer } from './support/test-app';
         `UPDATE audit_logs SET chain_pos = 1, prev_hash = '\\x${'00'.repeat(32)}', hash = '\\x${'11'.repeat(32)}'`,
       );
       const result = await verifyChain(
-        async (sql, params) => (await app.query(sql, params)).rows,
+        async <T>(sql: string, params?: unknown[]) => (await app.query(sql, params)).rows as T[],
         'k'.repeat(32),
       );
       expect(result.reason).toMatch(/altered/); // the fake hash above: what matters is that it ran
