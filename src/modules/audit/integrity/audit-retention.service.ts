@@ -41,6 +41,7 @@ export class AuditRetention {
 
   /** Creates the partitions due at `now`, then archives and drops every expired one. */
   async apply(now: Date = this.clock.now()): Promise<ArchiveManifest[]> {
+    if (!(await this.transactions.run(() => this.partitions.ownsAuditLogs()))) return [];
     await this.partitions.ensure(now);
     const expired = (await this.partitions.list())
       .map((name) => parsePartitionName(name))
