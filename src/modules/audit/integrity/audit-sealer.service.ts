@@ -19,6 +19,8 @@ import { SEALER_LOCK_KEY } from './locks';
 
 /** Rows chained per UPDATE statement (5 parameters each). */
 const BATCH = 1000;
+/** Rows chained per transaction in a timer run (short transactions, progress visible). */
+const ROWS_PER_TRANSACTION = 20_000;
 
 interface Head {
   pos: bigint;
@@ -69,31 +71,62 @@ export class AuditSealer {
     return this.txHost.tx.query<T[]>(sql, params);
   }
 
-  /** One sealing run in its own transaction; returns at once when another instance is sealing. */
-  sealOnce(now?: Date): Promise<SealResult> {
-    return this.transactions.run(async () => {
-      const [{ locked }] = await this.query<{ locked: boolean }>(
-        'SELECT pg_try_advisory_xact_lock($1) AS locked',
-        [SEALER_LOCK_KEY],
-      );
-      if (!locked) return { locked: false, sealed: 0, checkpoints: 0 };
-      return { locked: true, ...(await this.sealPending(now)) };
-    });
+  /**
+   * One sealing run: transactions of up to ROWS_PER_TRANSACTION events each until nothing is left;
+   * returns at once when another instance is sealing.
+   */
+  async sealOnce(now?: Date): Promise<SealResult> {
+    const total: SealResult = { locked: true, sealed: 0, checkpoints: 0 };
+    let afterSeq = '0';
+    for (;;) {
+      const r = await this.transactions.run(async () => {
+        const [{ locked }] = await this.query<{ locked: boolean }>(
+          'SELECT pg_try_advisory_xact_lock($1) AS locked',
+          [SEALER_LOCK_KEY],
+        );
+        if (!locked) return { locked: false, sealed: 0, checkpoints: 0, lastSeq: afterSeq };
+        return { locked: true, ...(await this.sealPending(now, ROWS_PER_TRANSACTION, afterSeq)) };
+      });
+      afterSeq = r.lastSeq;
+      if (!r.locked) return total.sealed > 0 ? total : { locked: false, sealed: 0, checkpoints: 0 };
+      total.sealed += r.sealed;
+      total.checkpoints += r.checkpoints;
+      if (r.sealed < ROWS_PER_TRANSACTION) return total;
+    }
   }
 
   /**
    * Seals every unsealed event visible to the current transaction and writes the checkpoints due.
    * The caller holds SEALER_LOCK_KEY in the current transaction.
    */
-  async sealPending(now: Date = this.clock.now()): Promise<{ sealed: number; checkpoints: number }> {
+  async sealPending(
+    now: Date = this.clock.now(),
+    maxRows = Number.POSITIVE_INFINITY,
+    fromSeq = '0',
+  ): Promise<{ sealed: number; checkpoints: number; lastSeq: string }> {
     let head = await this.head();
     let last = await this.lastCheckpoint();
     let sealed = 0;
     let checkpoints = 0;
     const every = BigInt(this.config.auditCheckpointEvery);
-    for (;;) {
+    // Keyset on seq within a run (also across its transactions): the old versions of sealed rows stay
+    // in the partial index until vacuum, so restarting from seq 0 for every batch would rescan them
+    // (quadratic). Each run starts again from 0, so a late commit with a lower seq is picked up by
+    // the next run.
+    let afterSeq = fromSeq;
+    while (sealed < maxRows) {
+      // The lowest unsealed seq (an index probe), then a bounded seq window from there: an unbounded
+      // "ORDER BY seq LIMIT n" lets the planner bitmap-scan and sort every unsealed row per batch.
+      const [{ lo }] = await this.query<{ lo: string | null }>(
+        `SELECT min(a.seq)::text AS lo FROM audit_logs a WHERE a.chain_pos IS NULL AND a.seq > $1`,
+        [afterSeq],
+      );
+      if (lo === null) break;
+      const window = Math.min(BATCH, maxRows - sealed);
       const rows = await this.query<ChainRow>(
-        `SELECT ${canonicalSelect()} FROM audit_logs a WHERE a.chain_pos IS NULL ORDER BY a.seq LIMIT ${BATCH}`,
+        `SELECT ${canonicalSelect()} FROM audit_logs a
+          WHERE a.chain_pos IS NULL AND a.seq >= $1 AND a.seq < $1::bigint + ${window} ORDER BY a.seq`,
+        [lo],
       );
       if (rows.length === 0) break;
       const params: unknown[] = [];
@@ -120,6 +153,7 @@ export class AuditSealer {
       if (result[1] !== rows.length)
         throw new Error(`Sealing conflict: updated ${result[1]} of ${rows.length} events; rolled back`);
       sealed += rows.length;
+      afterSeq = rows[rows.length - 1].seq ?? afterSeq;
       for (const h of due) {
         last = await this.writeCheckpoint(h, last, now);
         checkpoints++;
@@ -136,7 +170,7 @@ export class AuditSealer {
       await this.writeCheckpoint(head, last, now);
       checkpoints++;
     }
-    return { sealed, checkpoints };
+    return { sealed, checkpoints, lastSeq: afterSeq };
   }
 
   /** Writes a checkpoint at the current head unless the newest checkpoint is there already. */

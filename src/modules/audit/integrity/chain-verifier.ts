@@ -101,6 +101,7 @@ export async function verifyChain(
       );
 
     checkCheckpoints(checkpoints, signingKey);
+    result.checkpointsChecked = checkpoints.length;
     const byPos = new Map(checkpoints.map((c) => [BigInt(c.last_pos), c]));
 
     let fromPos = 1n;
@@ -181,7 +182,6 @@ export async function verifyChain(
       `SELECT count(*)::text AS n FROM audit_logs WHERE chain_pos IS NULL`,
     );
     result.unsealed = Number(n);
-    result.checkpointsChecked = checkpoints.length;
   } catch (e) {
     if (!(e instanceof Broken)) throw e;
     result.valid = false;
