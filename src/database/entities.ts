@@ -4,6 +4,8 @@ import { AttachmentEntity } from '../modules/attachments/attachment.entity';
 import { NotificationEntity } from '../modules/notifications/notification.entity';
 import { ReminderEntity } from '../modules/reminders/reminder.entity';
 import { TaskEntity } from '../modules/tasks/task.entity';
+import { AuditArchiveEntity } from '../modules/audit/integrity/audit-archive.entity';
+import { AuditCheckpointEntity } from '../modules/audit/integrity/audit-checkpoint.entity';
 import { SessionEntity } from '../modules/users/session.entity';
 import { UserEntity } from '../modules/users/user.entity';
 
@@ -17,4 +19,6 @@ export const entities = [
   NotificationEntity,
   AuditLogEntity,
   ApiKeyEntity,
+  AuditCheckpointEntity,
+  AuditArchiveEntity,
 ];
