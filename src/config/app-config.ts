@@ -116,4 +116,10 @@ export class AppConfig {
   get auditExportMaxRows(): number {
     return this.get('AUDIT_EXPORT_MAX_ROWS');
   }
+  /** `copy` on a PostgreSQL server, `cursor` on the embedded database, unless AUDIT_EXPORT_STRATEGY says. */
+  get auditExportStrategy(): 'copy' | 'cursor' {
+    const setting = this.get('AUDIT_EXPORT_STRATEGY');
+    if (setting !== 'auto') return setting;
+    return this.databaseUrl ? 'copy' : 'cursor';
+  }
 }
