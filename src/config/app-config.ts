@@ -134,4 +134,10 @@ export class AppConfig {
   get auditIntegrityJobsEnabled(): boolean {
     return this.get('AUDIT_INTEGRITY_JOBS_ENABLED');
   }
+  /** `copy` on a PostgreSQL server, `cursor` on the embedded database, unless AUDIT_EXPORT_STRATEGY says. */
+  get auditExportStrategy(): 'copy' | 'cursor' {
+    const setting = this.get('AUDIT_EXPORT_STRATEGY');
+    if (setting !== 'auto') return setting;
+    return this.databaseUrl ? 'copy' : 'cursor';
+  }
 }

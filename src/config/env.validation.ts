@@ -23,6 +23,9 @@ export enum NodeEnv {
   Test = 'test',
 }
 
+export const EXPORT_STRATEGIES = ['auto', 'copy', 'cursor'] as const;
+export type ExportStrategySetting = (typeof EXPORT_STRATEGIES)[number];
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
 
@@ -176,6 +179,14 @@ export class EnvironmentVariables {
   @Transform(toBoolean)
   @IsBoolean()
   AUDIT_INTEGRITY_JOBS_ENABLED = true;
+
+  /**
+   * How exports are produced: `copy` (formatted in SQL, streamed by COPY … TO STDOUT), `cursor`
+   * (FETCH in batches, formatted in JS), or `auto`: copy on a PostgreSQL server, cursor on the
+   * embedded database (PGlite runs a COPY to completion without backpressure and ignores cancels).
+   */
+  @IsIn(EXPORT_STRATEGIES)
+  AUDIT_EXPORT_STRATEGY: ExportStrategySetting = 'auto';
 }
 
 function flattenErrors(errors: ValidationError[]): string[] {

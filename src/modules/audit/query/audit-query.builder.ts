@@ -1,3 +1,4 @@
+import { escapeLiteral } from 'pg';
 import { AUDIT_ACTION_NAMES } from '../audit.catalogue';
 
 /**
@@ -91,7 +92,12 @@ export function actionsForPrefix(prefix: string): string[] {
   return AUDIT_ACTION_NAMES.filter((a) => a.startsWith(`${prefix}.`));
 }
 
-class Params {
+/** Where a filter value goes: a bind parameter (`$n`), or an inline literal (COPY takes no parameters). */
+interface ValueSink {
+  add(value: unknown): string;
+}
+
+class Params implements ValueSink {
   readonly values: unknown[] = [];
   add(value: unknown): string {
     this.values.push(value);
@@ -99,7 +105,35 @@ class Params {
   }
 }
 
-function whereClauses(f: AuditFilters, p: Params): string[] {
+/**
+ * A value as a SQL literal, for the one statement that cannot take bind parameters (`COPY (SELECT …)
+ * TO STDOUT`). Strict on purpose: strings go through pg's escapeLiteral (quotes doubled; with a
+ * backslash, an `E''` literal with backslashes doubled, so the result is the same whatever
+ * standard_conforming_strings says), arrays become `ARRAY[…]` of such literals, numbers must be finite,
+ * and anything else (objects, undefined, NUL characters) is refused rather than guessed.
+ */
+export function sqlLiteral(value: unknown): string {
+  if (typeof value === 'string') {
+    if (value.includes('\0')) throw new Error('sqlLiteral: NUL character');
+    return escapeLiteral(value).trim();
+  }
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new Error('sqlLiteral: not a finite number');
+    return String(value);
+  }
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (value === null) return 'NULL';
+  if (Array.isArray(value)) return value.length === 0 ? `'{}'` : `ARRAY[${value.map(sqlLiteral).join(', ')}]`;
+  throw new Error(`sqlLiteral: unsupported value of type ${typeof value}`);
+}
+
+class Literals implements ValueSink {
+  add(value: unknown): string {
+    return sqlLiteral(value);
+  }
+}
+
+function whereClauses(f: AuditFilters, p: ValueSink): string[] {
   const w: string[] = [];
   if (f.from !== undefined) w.push(`a.occurred_at >= ${p.add(f.from)}::timestamptz`);
   if (f.to !== undefined) w.push(`a.occurred_at <= ${p.add(f.to)}::timestamptz`);
@@ -169,6 +203,16 @@ export function buildExportQuery(filters: AuditFilters, order: SortOrder): Built
     sql: `SELECT ${AUDIT_ITEM_COLUMNS} FROM audit_logs a ${whereSql(w)} ORDER BY a.occurred_at ${dir}, a.id ${dir}`,
     params: p.values,
   };
+}
+
+/**
+ * Every matching row in order, for `COPY (SELECT <select> …) TO STDOUT`: the same WHERE as the search,
+ * with the filter values inlined as literals (sqlLiteral), since COPY takes no bind parameters.
+ */
+export function buildCopySelect(filters: AuditFilters, order: SortOrder, select: string): string {
+  const w = whereClauses(filters, new Literals());
+  const dir = order === 'desc' ? 'DESC' : 'ASC';
+  return `SELECT ${select} FROM audit_logs a ${whereSql(w)} ORDER BY a.occurred_at ${dir}, a.id ${dir}`;
 }
 
 /** Exact count of matching rows; with `cap`, counts at most cap + 1 (enough to refuse an export). */

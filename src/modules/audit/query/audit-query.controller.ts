@@ -65,7 +65,7 @@ export class AuditQueryController {
   @ApiOperation({
     summary: 'Export the matching events as CSV, NDJSON or JSON (streamed)',
     description:
-      'Takes every search filter. Streamed from a database cursor with backpressure. More than AUDIT_EXPORT_MAX_ROWS matching events → 422 before any byte is sent. CSV: RFC 4180, header row, formula-looking cells prefixed with an apostrophe.',
+      'Takes every search filter. Formatted by PostgreSQL and streamed with COPY … TO STDOUT (a database cursor on the embedded database), with backpressure. More than AUDIT_EXPORT_MAX_ROWS matching events → 422 before any byte is sent. CSV: RFC 4180, header row, formula-looking cells prefixed with an apostrophe.',
   })
   @ApiProduces('text/csv', 'application/x-ndjson', 'application/json')
   @ApiOkResponse({

@@ -11,6 +11,9 @@ import { AppConfig } from '../../../config/app-config';
 import type { Tx } from '../../../database/transaction';
 import { AuditService } from '../audit.service';
 import { AuditCursorCodec } from './audit-cursor';
+import type { PoolClient } from 'pg';
+import type { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner.js';
+import { buildCopyExport, copyExport } from './audit-export.copy';
 import { CSV_HEADER, csvRow, toItem } from './audit-export.format';
 import {
   AuditFilters,
@@ -241,11 +244,32 @@ export class AuditQueryService {
   }
 
   /**
-   * Streams the export through a server-side cursor in the request's transaction, FETCHing
+   * Streams the export in the request's transaction, without ending the sink. Returns the rows written
+   * and whether the client went away. On a PostgreSQL server (AUDIT_EXPORT_STRATEGY auto/copy),
+   * PostgreSQL formats the rows and COPY streams them (see audit-export.copy.ts); on the embedded
+   * database, the cursor path below.
+   */
+  async streamExport(prepared: PreparedExport, sink: Writable): Promise<{ rows: number; aborted: boolean }> {
+    if (this.config.auditExportStrategy === 'cursor') return this.streamByCursor(prepared, sink);
+    const runner = this.txHost.tx.queryRunner as PostgresQueryRunner | undefined;
+    if (!runner) throw new Error('The export must run in the request transaction');
+    // The pg client of the request's transaction (already connected, inside BEGIN).
+    const client = (await runner.connect()) as PoolClient;
+    const sql = buildCopyExport(prepared.filters, prepared.order, prepared.format);
+    const { rows, aborted } = await copyExport(client, sql, prepared.format, sink);
+    this.audit.addMetadata(aborted ? { aborted: true } : { rowCount: rows ?? 0 });
+    return { rows: rows ?? 0, aborted };
+  }
+
+  /**
+   * The export through a server-side cursor in the request's transaction, FETCHing
    * EXPORT_BATCH_ROWS at a time and waiting for the sink to drain (backpressure). Does not end the
    * sink. Returns the rows written and whether the client went away.
    */
-  async streamExport(prepared: PreparedExport, sink: Writable): Promise<{ rows: number; aborted: boolean }> {
+  private async streamByCursor(
+    prepared: PreparedExport,
+    sink: Writable,
+  ): Promise<{ rows: number; aborted: boolean }> {
     const tx = this.txHost.tx;
     const q = buildExportQuery(prepared.filters, prepared.order);
     await tx.query(`DECLARE audit_export NO SCROLL CURSOR FOR ${q.sql}`, q.params);

@@ -1,0 +1,246 @@
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { AuditEventRow } from '../src/modules/audit/audit.types';
+import { CSV_HEADER, csvRow } from '../src/modules/audit/query/audit-export.format';
+import { AUDIT_ITEM_COLUMNS, AuditItemRow, sqlLiteral } from '../src/modules/audit/query/audit-query.builder';
+import { eventsOfRequest, rid } from './support/audit';
+import { insertRows, seedRow } from './support/audit-seed';
+import { volumeInsertSql } from './support/audit-volume';
+import { parseCsv } from './support/csv';
+import { bearer, loginAdmin } from './support/factories';
+import { createTestApp, TestApp } from './support/test-app';
+
+const API = '/api/v1/audit-logs';
+const FROM = '2025-06-01T00:00:00Z';
+const TO = '2025-06-01T01:00:00Z';
+const HOSTILE = `') ; DROP TABLE audit_logs; --`;
+const BACKSLASHED = `C:\\temp\\'x' 100%_done \\N \\.`;
+
+/** Everything that has to survive: quotes, backslashes, separators, control characters, unicode. */
+function trickyRows(): AuditEventRow[] {
+  const at = (s: number) => new Date(Date.parse(FROM) + s * 1000);
+  return [
+    seedRow({
+      action: 'task.created',
+      occurredAt: at(1),
+      actorType: 'user',
+      actorId: `o'brien\\`,
+      actorDisplay: '=HYPERLINK("http://evil.example","click")',
+      resourceType: 'task',
+      resourceId: HOSTILE,
+      resourceDisplay: '+SUM(A1:A9)',
+      description: `before ${HOSTILE} after`,
+      userAgent: '-2+3',
+      httpPath: '@import',
+      requestId: '\tTabbed',
+      httpMethod: 'POST',
+      statusCode: 201,
+      durationMs: 3,
+      ipAddress: '2001:db8::7',
+      changes: { title: { from: 'a\\b', to: 'a,"b"\nc\r\n\u0001\u0002' } },
+      metadata: { note: '=1+1', path: 'C:\\x\\"y"', nested: { u: '日本語 🎉 \u2028', ctl: '\u0007\u001f' } },
+    }),
+    seedRow({
+      action: 'error.unhandled',
+      occurredAt: at(2),
+      outcome: 'error',
+      severity: 'critical',
+      description: BACKSLASHED,
+      errorType: 'TypeError',
+      errorMessage: '=cmd|" /C calc"!A0\n\\"',
+      errorStack: 'Error\n    at x\\y',
+    }),
+    seedRow({ action: 'system.started', occurredAt: at(3), description: '\\.' }),
+    seedRow({
+      action: 'system.started',
+      occurredAt: at(4),
+      description: '\rCR first, ""quoted"" \u0001\u0002',
+    }),
+    seedRow({
+      action: 'auth.login_failed',
+      occurredAt: at(5),
+      outcome: 'failure',
+      severity: 'warning',
+      actorType: 'anonymous',
+      actorDisplay: null,
+      description: 'ünïcödé — "quotes", commas\nand newlines',
+    }),
+  ];
+}
+
+/** Strips quoted CSV fields, leaving only what separates fields and records. */
+const skeleton = (csv: string): string => csv.replace(/"(?:[^"]|"")*"/g, 'Q');
+
+describe.each(['copy', 'cursor'] as const)('audit export (AUDIT_EXPORT_STRATEGY=%s)', (strategy) => {
+  let t: TestApp;
+  let admin: string;
+  let rows: AuditEventRow[];
+
+  beforeAll(async () => {
+    t = await createTestApp({ AUDIT_EXPORT_STRATEGY: strategy });
+    admin = await loginAdmin(t.http);
+    rows = trickyRows();
+    await insertRows(t, rows);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const get = (url: string) =>
+    t.http
+      .get(url)
+      .set(...bearer(admin))
+      .buffer(true);
+  const listed = async (query: string) => {
+    const res = await get(`${API}?${query}&limit=200`);
+    expect(res.status).toBe(200);
+    return (res.body as { items: unknown[] }).items;
+  };
+
+  it('CSV: the same records as the JS reference formatter, CRLF record ends', async () => {
+    const res = await get(`${API}/export?format=csv&from=${FROM}&to=${TO}&order=asc`);
+    expect(res.status).toBe(200);
+    const dbRows = await t.query<AuditItemRow>(
+      `SELECT ${AUDIT_ITEM_COLUMNS} FROM audit_logs a WHERE a.occurred_at BETWEEN $1 AND $2 ORDER BY a.occurred_at, a.id`,
+      [FROM, TO],
+    );
+    expect(dbRows).toHaveLength(rows.length);
+    const reference = CSV_HEADER + dbRows.map(csvRow).join('');
+    const [got, want] = [parseCsv(res.text), parseCsv(reference)];
+    expect(got).toHaveLength(want.length);
+    const jsonCells = [want[0].indexOf('changes'), want[0].indexOf('metadata')];
+    got.forEach((record, r) =>
+      record.forEach((cell, c) => {
+        // JSON columns: same value, whitespace may differ (PostgreSQL's jsonb text vs JSON.stringify).
+        if (r > 0 && jsonCells.includes(c) && cell !== '')
+          expect(JSON.parse(cell)).toEqual(JSON.parse(want[r][c]));
+        else expect([r, c, cell]).toEqual([r, c, want[r][c]]);
+      }),
+    );
+    // RFC 4180: every record ends with CRLF; no bare LF between records.
+    const bare = skeleton(res.text);
+    expect(bare.endsWith('\r\n')).toBe(true);
+    expect(bare.split('\r\n')).toHaveLength(rows.length + 2);
+    expect(bare.replace(/\r\n/g, '')).not.toMatch(/[\r\n]/);
+  });
+
+  it('NDJSON and JSON: exactly the items of the search, with escapes intact', async () => {
+    const items = await listed(`from=${FROM}&to=${TO}&order=asc`);
+    expect(items).toHaveLength(rows.length);
+    const nd = await get(`${API}/export?format=ndjson&from=${FROM}&to=${TO}&order=asc`);
+    expect(nd.status).toBe(200);
+    const lines = nd.text.split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines.map((l) => JSON.parse(l) as unknown)).toEqual(items);
+    const js = await get(`${API}/export?format=json&from=${FROM}&to=${TO}&order=desc`);
+    expect(js.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(JSON.parse(js.text)).toEqual([...items].reverse());
+  });
+
+  it('hostile filter values are data, never SQL: same rows as the (bind-parameter) search', async () => {
+    const cases = [
+      `q=${encodeURIComponent(HOSTILE)}`,
+      `q=${encodeURIComponent(BACKSLASHED)}`,
+      `q=${encodeURIComponent(`%' OR '1'='1`)}`,
+      `resourceId=${encodeURIComponent(HOSTILE)}`,
+      `actorId=${encodeURIComponent(`o'brien\\`)}`,
+      `actorId=${encodeURIComponent(`\\'; SELECT pg_sleep(30); --`)}`,
+      `requestId=${encodeURIComponent(`$1'::text); DROP TABLE audit_logs; --`)}`,
+      `action=task.*&ip=2001:db8::/32`,
+    ];
+    for (const filter of cases) {
+      const want = ((await listed(`from=${FROM}&to=${TO}&${filter}`)) as { id: string }[]).map((i) => i.id);
+      const res = await get(`${API}/export?format=ndjson&from=${FROM}&to=${TO}&${filter}`);
+      expect([filter, res.status]).toEqual([filter, 200]);
+      const got = res.text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { id: string }).id);
+      expect([filter, got]).toEqual([filter, want]);
+    }
+    // The single-quote ones did match something: the values were compared as data.
+    expect((await listed(`q=${encodeURIComponent(HOSTILE)}`)).length).toBe(1);
+    expect((await listed(`q=${encodeURIComponent(BACKSLASHED)}`)).length).toBe(1);
+    const [{ n }] = await t.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM audit_logs WHERE occurred_at BETWEEN $1 AND $2`,
+      [FROM, TO],
+    );
+    expect(n).toBe(rows.length);
+  });
+
+  it('sqlLiteral round-trips through PostgreSQL, whatever standard_conforming_strings says', async () => {
+    const values = [HOSTILE, BACKSLASHED, `'\\'`, '\\', "''", "E'x'", 'ünï 🎉\n\r\t'];
+    for (const scs of ['on', 'off']) {
+      await t.dataSource.transaction(async (m) => {
+        await m.query(`SET LOCAL standard_conforming_strings = ${scs}`);
+        await m.query(`SET LOCAL escape_string_warning = off`);
+        for (const v of values) {
+          const [row] = await m.query<{ v: string }[]>(`SELECT ${sqlLiteral(v)}::text AS v`);
+          expect([scs, row.v]).toEqual([scs, v]);
+        }
+      });
+    }
+  });
+
+  describe('client disconnect mid-export', () => {
+    const BULK_FROM = '2024-01-01T00:00:00Z';
+    let port: number;
+
+    beforeAll(async () => {
+      await t.query(
+        volumeInsertSql(30_000).replace('now() - power(r4, 2)', `'2024-06-01'::timestamptz - power(r4, 2)`),
+      );
+      await t.app.listen(0, '127.0.0.1');
+      port = (t.app.getHttpServer().address() as AddressInfo).port;
+    });
+
+    /** Starts an export, reads its first chunk, then drops the connection. */
+    const abandon = (format: string, requestId: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest(
+          {
+            port,
+            host: '127.0.0.1',
+            path: `${API}/export?format=${format}&to=${BULK_FROM.replace('2024', '2025')}`,
+            headers: { Authorization: `Bearer ${admin}`, 'X-Request-Id': requestId },
+          },
+          (res) => {
+            res.once('data', (chunk: Buffer) => {
+              req.destroy();
+              resolve(chunk.length);
+            });
+          },
+        );
+        req.on('error', (e) => (req.destroyed ? undefined : reject(e)));
+        req.end();
+      });
+
+    it.each(['csv', 'ndjson', 'json'])(
+      '%s: the server drops the stream, keeps serving, records the abort',
+      async (format) => {
+        const id = rid(`abandon-${format}`);
+        expect(await abandon(format, id)).toBeGreaterThan(0);
+        // Still serving, on the same (on the embedded database: the only) connection.
+        const after = await t.http.get(`${API}?limit=1`).set(...bearer(admin));
+        expect(after.status).toBe(200);
+        let events: Awaited<ReturnType<typeof eventsOfRequest>> = [];
+        for (let i = 0; i < 100 && events.length === 0; i++) {
+          events = await eventsOfRequest(t, id);
+          if (events.length === 0) await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(events).toEqual([
+          expect.objectContaining({
+            action: 'audit.exported',
+            metadata: expect.objectContaining({ aborted: true }),
+          }),
+        ]);
+        // A full export right after is complete.
+        const full = await get(
+          `${API}/export?format=ndjson&from=2023-01-01T00:00:00Z&to=2024-12-31T00:00:00Z`,
+        );
+        expect(full.status).toBe(200);
+        expect(full.text.split('\n').filter(Boolean)).toHaveLength(30_000);
+      },
+    );
+  });
+});
