@@ -1,8 +1,9 @@
 import { InitUsers1763769600000 } from './1763769600000-InitUsers';
+import { TasksAttachmentsReminders1763769650000 } from './1763769650000-TasksAttachmentsReminders';
 import { AuditLogs1763769700000 } from './1763769700000-AuditLogs';
 
 /**
  * Every migration, in order. A new migration (`npm run migration:generate -- migrations/Name`, then
  * reviewed by a person) must be added here.
  */
-export const migrations = [InitUsers1763769600000, AuditLogs1763769700000];
+export const migrations = [InitUsers1763769600000, TasksAttachmentsReminders1763769650000, AuditLogs1763769700000];

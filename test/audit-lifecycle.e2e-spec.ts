@@ -11,13 +11,11 @@ describe('audit lifecycle', () => {
     // The same database for two app lives: a fresh server database, or an embedded data directory.
     const dir = mkdtempSync(join(tmpdir(), 'audit-lifecycle-'));
     const server = onServer() ? await createServerDatabase() : undefined;
-    const env: Record<string, string> = server
-      ? { DATABASE_URL_OVERRIDE: server.url }
-      : { EMBEDDED_DB_DIR: join(dir, 'db') };
+    const env: Record<string, string> = server ? {} : { EMBEDDED_DB_DIR: join(dir, 'db') };
     try {
-      const first = await createTestApp(env, { keepDatabase: true });
+      const first = await createTestApp(env, { databaseUrl: server?.url });
       await first.app.close();
-      const second = await createTestApp(env, { keepDatabase: true });
+      const second = await createTestApp(env, { databaseUrl: server?.url });
       const rows = await second.query<{
         action: string;
         actor_type: string;

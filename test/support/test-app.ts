@@ -57,25 +57,28 @@ export async function createServerDatabase(): Promise<{ url: string; drop(): Pro
   };
 }
 
-/**
- * Starts the whole app on its own database: a fresh database on the server when TEST_DATABASE_URL
- * is set, otherwise an in-memory embedded PGlite. The real migrations run at start-up.
- */
 export interface TestAppOptions {
+  /**
+   * Use this existing server database (e.g. from createServerDatabase()) instead of a fresh one, so
+   * that several app instances share it. The caller drops it; close() leaves it alone.
+   */
+  databaseUrl?: string;
   /** Extra modules (test-only controllers). */
   imports?: Type[];
-  /** Leave the database in place on close (the caller owns it: DATABASE_URL_OVERRIDE or EMBEDDED_DB_DIR). */
-  keepDatabase?: boolean;
 }
 
+/**
+ * Starts the whole app on its own database: a fresh database on the server when TEST_DATABASE_URL
+ * is set (or `options.databaseUrl`), otherwise an in-memory embedded PGlite. The real migrations run
+ * at start-up.
+ */
 export async function createTestApp(
   env: Record<string, string> = {},
   options: TestAppOptions = {},
 ): Promise<TestApp> {
   const workDir = mkdtempSync(join(tmpdir(), 'audit-test-'));
-  const override = env.DATABASE_URL_OVERRIDE;
-  const serverDb = override
-    ? { url: override, drop: () => Promise.resolve() }
+  const serverDb = options.databaseUrl
+    ? { url: options.databaseUrl, drop: () => Promise.resolve() }
     : onServer()
       ? await createServerDatabase()
       : undefined;
@@ -92,7 +95,6 @@ export async function createTestApp(
     REMINDER_SCHEDULER_ENABLED: 'false',
     ...env,
   };
-  delete settings.DATABASE_URL_OVERRIDE;
   for (const [k, v] of Object.entries(settings)) process.env[k] = v;
   if (serverDb) process.env.DATABASE_URL = serverDb.url;
   else delete process.env.DATABASE_URL;
@@ -115,7 +117,7 @@ export async function createTestApp(
     workDir,
     async close() {
       await app.close();
-      if (!options.keepDatabase) await serverDb?.drop();
+      await serverDb?.drop();
       rmSync(workDir, { recursive: true, force: true });
     },
   };

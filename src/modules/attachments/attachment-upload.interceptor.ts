@@ -1,0 +1,113 @@
+import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import multer, { MulterError } from 'multer';
+import { defer, Observable, switchMap } from 'rxjs';
+import {
+  DomainError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  ValidationFailedError,
+} from '../../common/errors/domain-error';
+import { AppConfig } from '../../config/app-config';
+import { TransactionRunner } from '../../database/transaction-runner';
+import { ATTACHMENT_STORAGE, type AttachmentStorage } from './attachment-storage';
+import { normaliseContentType } from './filename';
+import { UploadedTempFile, UploadStorageEngine, UploadStorageFailure } from './upload-storage-engine';
+
+/** The multipart field that carries the file. */
+export const UPLOAD_FIELD = 'file';
+
+type RequestWithFile = Request & { file?: UploadedTempFile };
+
+/**
+ * Parses a single-file multipart upload (field `file`) into a temporary object of the attachment
+ * storage, streaming: never more than a chunk in memory. Runs inside the request transaction, so the
+ * temporary object is discarded if the transaction rolls back for any reason.
+ *
+ * Errors: over ATTACHMENT_MAX_BYTES → 413; a type outside ATTACHMENT_ALLOWED_TYPES, or content not
+ * matching the declared image/PDF type → 415; no file, an empty file, any other field or a malformed
+ * body → 400.
+ */
+@Injectable()
+export class AttachmentUploadInterceptor implements NestInterceptor {
+  private readonly maxBytes: number;
+  private readonly allowedTypes: Set<string>;
+  private readonly middleware: (req: Request, res: Response, next: (err?: unknown) => void) => void;
+
+  constructor(
+    config: AppConfig,
+    @Inject(ATTACHMENT_STORAGE) private readonly storage: AttachmentStorage,
+    private readonly transactions: TransactionRunner,
+  ) {
+    this.maxBytes = config.attachmentMaxBytes;
+    this.allowedTypes = new Set(config.attachmentAllowedTypes);
+    this.middleware = multer({
+      storage: new UploadStorageEngine(storage),
+      limits: {
+        fileSize: this.maxBytes,
+        files: 1,
+        fields: 10,
+        fieldSize: 1024,
+        fieldNameSize: 100,
+        parts: 11,
+        headerPairs: 50,
+      },
+      defParamCharset: 'utf8',
+      fileFilter: (_req, file, cb) => {
+        const type = normaliseContentType(file.mimetype);
+        if (this.allowedTypes.has(type)) cb(null, true);
+        else cb(new UnsupportedMediaTypeError(`Content type ${type || '(none)'} is not accepted`));
+      },
+    }).single(UPLOAD_FIELD);
+  }
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const http = context.switchToHttp();
+    const req = http.getRequest<RequestWithFile>();
+    const res = http.getResponse<Response>();
+    return defer(() => this.parse(req, res)).pipe(switchMap(() => next.handle()));
+  }
+
+  private async parse(req: RequestWithFile, res: Response): Promise<void> {
+    await new Promise<void>((resolve, reject) =>
+      this.middleware(req, res, (err?: unknown) => (err ? reject(this.toDomainError(err)) : resolve())),
+    );
+    const file = req.file;
+    if (file) {
+      const tempKey = file.path;
+      this.transactions.afterRollback(() => this.storage.discardTemp(tempKey));
+    }
+    const unknown = Object.keys((req.body ?? {}) as Record<string, unknown>);
+    if (unknown.length > 0) {
+      throw new ValidationFailedError(unknown.map((k) => `property ${k} should not exist`).join('; '));
+    }
+    if (!file) throw new ValidationFailedError(`${UPLOAD_FIELD} is required (multipart/form-data)`);
+  }
+
+  private toDomainError(err: unknown): Error {
+    if (err instanceof DomainError) return err;
+    if (err instanceof UploadStorageFailure) return err.cause instanceof Error ? err.cause : err;
+    if (err instanceof MulterError) {
+      switch (err.code) {
+        case 'LIMIT_FILE_SIZE':
+          return new PayloadTooLargeError(`${UPLOAD_FIELD} must be at most ${this.maxBytes} bytes`);
+        case 'LIMIT_UNEXPECTED_FILE':
+          return new ValidationFailedError(
+            err.field === UPLOAD_FIELD
+              ? `only one ${UPLOAD_FIELD} may be uploaded`
+              : `property ${err.field ?? '(unnamed)'} should not exist`,
+          );
+        case 'LIMIT_FILE_COUNT':
+          return new ValidationFailedError(`only one ${UPLOAD_FIELD} may be uploaded`);
+        case 'LIMIT_FIELD_COUNT':
+        case 'LIMIT_FIELD_KEY':
+        case 'LIMIT_FIELD_VALUE':
+        case 'LIMIT_PART_COUNT':
+        case 'MISSING_FIELD_NAME':
+        default:
+          return new ValidationFailedError(`Invalid multipart body: ${err.message}`);
+      }
+    }
+    return new ValidationFailedError('Malformed multipart body');
+  }
+}

@@ -1,0 +1,27 @@
+import { Module } from '@nestjs/common';
+import { AppConfig } from '../../config/app-config';
+import { TasksModule } from '../tasks/tasks.module';
+import { AttachmentSweeper } from './attachment-sweeper';
+import { ATTACHMENT_STORAGE, type AttachmentStorage } from './attachment-storage';
+import { AttachmentUploadInterceptor } from './attachment-upload.interceptor';
+import { AttachmentsController } from './attachments.controller';
+import { AttachmentsService } from './attachments.service';
+import { LocalDiskAttachmentStorage } from './local-disk-attachment-storage';
+
+@Module({
+  imports: [TasksModule],
+  controllers: [AttachmentsController],
+  providers: [
+    {
+      provide: ATTACHMENT_STORAGE,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig): AttachmentStorage =>
+        new LocalDiskAttachmentStorage(config.attachmentsDir),
+    },
+    AttachmentsService,
+    AttachmentSweeper,
+    AttachmentUploadInterceptor,
+  ],
+  exports: [AttachmentsService],
+})
+export class AttachmentsModule {}
