@@ -32,6 +32,7 @@ import { AttachmentsService } from './attachments.service';
 import { AttachmentListDto, AttachmentResponseDto } from './dto/attachment.dto';
 import { contentDisposition, normaliseContentType } from './filename';
 import type { UploadedTempFile } from './upload-storage-engine';
+import { Audited } from '../audit/audited.decorator';
 
 @ApiTags('attachments')
 @Controller()
@@ -40,6 +41,7 @@ export class AttachmentsController {
   constructor(private readonly attachments: AttachmentsService) {}
 
   @Post('tasks/:taskId/attachments')
+  @Audited({ action: 'attachment.uploaded', resourceType: 'attachment' })
   @UseInterceptors(AttachmentUploadInterceptor)
   @ApiOperation({
     summary: 'Upload a file to a task',
@@ -98,6 +100,7 @@ export class AttachmentsController {
   }
 
   @Get('attachments/:id/content')
+  @Audited({ action: 'attachment.downloaded', resourceType: 'attachment' })
   @Header('X-Content-Type-Options', 'nosniff')
   @Header('Cache-Control', 'private, no-store')
   @ApiOperation({
@@ -118,6 +121,7 @@ export class AttachmentsController {
   }
 
   @Delete('attachments/:id')
+  @Audited({ action: 'attachment.deleted', resourceType: 'attachment' })
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Delete an attachment (uploader, task owner or admin)' })
   @ApiNoContentResponse({ description: 'Deleted; the file is removed once the deletion has committed' })

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
 import { AppConfig } from '../../config/app-config';
 import { TasksModule } from '../tasks/tasks.module';
 import { AttachmentSweeper } from './attachment-sweeper';
@@ -9,7 +10,7 @@ import { AttachmentsService } from './attachments.service';
 import { LocalDiskAttachmentStorage } from './local-disk-attachment-storage';
 
 @Module({
-  imports: [TasksModule],
+  imports: [AuditModule, TasksModule],
   controllers: [AttachmentsController],
   providers: [
     {

@@ -8,6 +8,8 @@ import { TransactionRunner } from '../../database/transaction-runner';
 import type { Tx } from '../../database/transaction';
 import { actorUserId, canDeleteTaskChild } from '../tasks/task-access';
 import type { TaskEntity } from '../tasks/task.entity';
+import { AuditService } from '../audit/audit.service';
+import { createdChanges, deletedChanges } from '../audit/changes';
 import { TasksService } from '../tasks/tasks.service';
 import { ATTACHMENT_STORAGE, type AttachmentStorage } from './attachment-storage';
 import { AttachmentEntity } from './attachment.entity';
@@ -22,6 +24,9 @@ export interface PendingUpload {
   sha256: string;
 }
 
+/** The attachment fields the audit trail records. */
+export const AUDITED_ATTACHMENT_FIELDS = ['taskId', 'filename', 'contentType', 'size', 'sha256'] as const;
+
 @Injectable()
 export class AttachmentsService implements OnModuleInit {
   private readonly logger = new Logger(AttachmentsService.name);
@@ -31,6 +36,7 @@ export class AttachmentsService implements OnModuleInit {
     @Inject(ATTACHMENT_STORAGE) private readonly storage: AttachmentStorage,
     private readonly transactions: TransactionRunner,
     private readonly tasks: TasksService,
+    private readonly audit: AuditService,
   ) {}
 
   private get repo() {
@@ -64,6 +70,8 @@ export class AttachmentsService implements OnModuleInit {
       }),
     );
     await this.transactions.afterCommit(() => this.storage.promote(upload.tempKey, attachment.id));
+    this.audit.setResource('attachment', attachment.id, attachment.filename);
+    this.audit.setChanges(createdChanges(attachment, AUDITED_ATTACHMENT_FIELDS));
     return attachment;
   }
 
@@ -81,6 +89,8 @@ export class AttachmentsService implements OnModuleInit {
   /** The attachment and a stream of its bytes. */
   async openContent(id: string, actor: Actor): Promise<{ attachment: AttachmentEntity; stream: Readable }> {
     const attachment = await this.get(id, actor);
+    this.audit.setResource('attachment', attachment.id, attachment.filename);
+    this.audit.addMetadata({ taskId: attachment.taskId, size: attachment.size, sha256: attachment.sha256 });
     const stream = await this.storage.open(attachment.id);
     if (!stream) {
       this.logger.warn(`Attachment ${id} has a row but no stored file`);
@@ -92,11 +102,13 @@ export class AttachmentsService implements OnModuleInit {
   /** Deletes the row (uploader, task owner or admin); the file goes once that commits. */
   async remove(id: string, actor: Actor): Promise<AttachmentEntity> {
     const { attachment, task } = await this.getWithTask(id, actor);
+    this.audit.setResource('attachment', attachment.id, attachment.filename);
     if (!canDeleteTaskChild(task, attachment.uploadedBy, actor)) {
       throw new ForbiddenError('Only the uploader, the task owner or an admin may delete an attachment');
     }
     await this.repo.delete({ id });
     await this.removeFileAfterCommit(id);
+    this.audit.setChanges(deletedChanges(attachment, AUDITED_ATTACHMENT_FIELDS));
     return attachment;
   }
 

@@ -11,6 +11,7 @@ import {
   NotificationResponseDto,
 } from './dto/notification.dto';
 import { NotificationsService } from './notifications.service';
+import { NoAudit } from '../audit/audited.decorator';
 
 @ApiTags('notifications')
 @Controller('notifications')
@@ -34,6 +35,8 @@ export class NotificationsController {
   }
 
   @Post(':id/read')
+  // Marking one's own notification read is not an action the trail records.
+  @NoAudit()
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Mark one of your notifications read' })
   @ApiNoContentResponse({ description: 'Marked read (or already was)' })

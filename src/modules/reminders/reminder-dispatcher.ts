@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectTransactionHost } from '@nestjs-cls/transactional';
 import { In } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
 import { TransactionRunner } from '../../database/transaction-runner';
 import type { Tx } from '../../database/transaction';
 import { NOTIFIER, type Notifier } from '../notifications/notifier';
@@ -26,6 +27,7 @@ export class ReminderDispatcher {
     @InjectTransactionHost() private readonly txHost: Tx,
     private readonly transactions: TransactionRunner,
     @Inject(NOTIFIER) private readonly notifier: Notifier,
+    private readonly audit: AuditService,
   ) {}
 
   /** Delivers up to `batchSize` due reminders; returns how many were delivered. */
@@ -72,6 +74,23 @@ export class ReminderDispatcher {
     });
     const sentAt = new Date();
     await this.txHost.tx.getRepository(ReminderEntity).update({ id: reminder.id }, { sentAt });
+    // In the same transaction (and savepoint) as the delivery: sent if and only if recorded.
+    await this.audit.record({
+      action: 'reminder.sent',
+      actor: { type: 'system', id: null, name: 'Reminder scheduler' },
+      resource: {
+        type: 'reminder',
+        id: reminder.id,
+        display: reminder.note ? reminder.note.slice(0, 200) : `Reminder for “${task.title}”`,
+      },
+      changes: { sentAt: { from: null, to: sentAt.toISOString() } },
+      metadata: {
+        taskId: task.id,
+        taskTitle: task.title,
+        recipientId,
+        remindAt: reminder.remindAt.toISOString(),
+      },
+    });
     return { before, after: { ...before, sentAt }, recipientId };
   }
 

@@ -13,6 +13,7 @@ import { CurrentActor } from '../../common/decorators/current-actor.decorator';
 import { UuidParam } from '../../common/decorators/uuid-param.decorator';
 import { CreateReminderDto, ReminderListDto, ReminderResponseDto } from './dto/reminder.dto';
 import { RemindersService } from './reminders.service';
+import { Audited } from '../audit/audited.decorator';
 
 @ApiTags('reminders')
 @Controller()
@@ -21,6 +22,7 @@ export class RemindersController {
   constructor(private readonly reminders: RemindersService) {}
 
   @Post('tasks/:taskId/reminders')
+  @Audited({ action: 'reminder.created', resourceType: 'reminder' })
   @ApiOperation({
     summary: 'Add a reminder to a task',
     description: 'When due, the task’s assignee (or its owner when unassigned) gets a notification.',
@@ -45,6 +47,7 @@ export class RemindersController {
   }
 
   @Delete('reminders/:id')
+  @Audited({ action: 'reminder.deleted', resourceType: 'reminder' })
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Delete a reminder (its creator, the task owner or an admin)' })
   @ApiNoContentResponse({ description: 'Deleted' })

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { TasksModule } from '../tasks/tasks.module';
 import { ReminderDispatcher } from './reminder-dispatcher';
@@ -7,7 +8,7 @@ import { RemindersController } from './reminders.controller';
 import { RemindersService } from './reminders.service';
 
 @Module({
-  imports: [TasksModule, NotificationsModule],
+  imports: [AuditModule, TasksModule, NotificationsModule],
   controllers: [RemindersController],
   providers: [RemindersService, ReminderDispatcher, ReminderScheduler],
   exports: [RemindersService, ReminderDispatcher],

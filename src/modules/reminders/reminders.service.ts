@@ -4,15 +4,21 @@ import type { Actor } from '../../common/context/request-context';
 import { ForbiddenError, NotFoundError, ValidationFailedError } from '../../common/errors/domain-error';
 import type { Tx } from '../../database/transaction';
 import { actorUserId, canDeleteTaskChild } from '../tasks/task-access';
+import { AuditService } from '../audit/audit.service';
+import { createdChanges, deletedChanges } from '../audit/changes';
 import { TasksService } from '../tasks/tasks.service';
 import { CreateReminderDto } from './dto/reminder.dto';
 import { ReminderEntity } from './reminder.entity';
+
+/** The reminder fields the audit trail records. */
+export const AUDITED_REMINDER_FIELDS = ['taskId', 'remindAt', 'note'] as const;
 
 @Injectable()
 export class RemindersService {
   constructor(
     @InjectTransactionHost() private readonly txHost: Tx,
     private readonly tasks: TasksService,
+    private readonly audit: AuditService,
   ) {}
 
   private get repo() {
@@ -24,7 +30,7 @@ export class RemindersService {
     await this.tasks.getVisible(taskId, actor);
     const remindAt = new Date(dto.remindAt);
     if (!(remindAt.getTime() > Date.now())) throw new ValidationFailedError('remindAt must be in the future');
-    return this.repo.save(
+    const saved = await this.repo.save(
       this.repo.create({
         taskId,
         remindAt,
@@ -33,6 +39,9 @@ export class RemindersService {
         createdBy: actorUserId(actor),
       }),
     );
+    this.audit.setResource('reminder', saved.id, saved.note ? saved.note.slice(0, 200) : null);
+    this.audit.setChanges(createdChanges(saved, AUDITED_REMINDER_FIELDS));
+    return saved;
   }
 
   /** A task's reminders, soonest first. */
@@ -49,10 +58,12 @@ export class RemindersService {
       // Not the task's 404: that would reveal which task the reminder belongs to.
       throw e instanceof NotFoundError ? new NotFoundError('Reminder', id) : e;
     });
+    this.audit.setResource('reminder', reminder.id, reminder.note ? reminder.note.slice(0, 200) : null);
     if (!canDeleteTaskChild(task, reminder.createdBy, actor)) {
       throw new ForbiddenError('Only the creator, the task owner or an admin may delete a reminder');
     }
     await this.repo.delete({ id });
+    this.audit.setChanges(deletedChanges(reminder, AUDITED_REMINDER_FIELDS));
     return reminder;
   }
 }

@@ -29,9 +29,7 @@ describe('task access', () => {
   });
 
   it('refuses an actor without a user id', () => {
-    expect(() => actorUserId({ type: 'anonymous', id: null, name: null })).toThrow(
-      'Authentication required',
-    );
+    expect(() => actorUserId({ type: 'anonymous', id: null, name: null })).toThrow('Authentication required');
     expect(actorUserId(user('u1'))).toBe('u1');
   });
 });

@@ -19,6 +19,7 @@ import {
   UpdateTaskDto,
 } from './dto/task.dto';
 import { TasksService } from './tasks.service';
+import { Audited } from '../audit/audited.decorator';
 
 @ApiTags('tasks')
 @Controller('tasks')
@@ -27,6 +28,7 @@ export class TasksController {
   constructor(private readonly tasks: TasksService) {}
 
   @Post()
+  @Audited({ action: 'task.created', resourceType: 'task' })
   @ApiOperation({ summary: 'Create a task', description: 'The caller becomes its owner.' })
   @ApiCreatedResponse({ type: TaskResponseDto })
   @ApiErrors(400)
@@ -55,6 +57,7 @@ export class TasksController {
   }
 
   @Patch(':id')
+  @Audited({ action: 'task.updated', resourceType: 'task' })
   @ApiOperation({
     summary: 'Update a task (owner, assignee or admin)',
     description: 'Every field is optional; null clears description, dueAt and assigneeId.',
@@ -71,6 +74,7 @@ export class TasksController {
   }
 
   @Delete(':id')
+  @Audited({ action: 'task.deleted', resourceType: 'task' })
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({
     summary: 'Delete a task (owner or admin)',

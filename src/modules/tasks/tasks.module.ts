@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
 import { UsersModule } from '../users/users.module';
 import { TasksController } from './tasks.controller';
 import { TasksService } from './tasks.service';
 
 @Module({
-  imports: [UsersModule],
+  imports: [AuditModule, UsersModule],
   controllers: [TasksController],
   providers: [TasksService],
   exports: [TasksService],

@@ -5,10 +5,23 @@ import type { Page } from '../../common/dto/pagination.dto';
 import { ForbiddenError, NotFoundError, ValidationFailedError } from '../../common/errors/domain-error';
 import { escapeLike } from '../../common/utils/escape-like';
 import type { Tx } from '../../database/transaction';
+import { AuditService } from '../audit/audit.service';
+import { createdChanges, deletedChanges, diffChanges } from '../audit/changes';
 import { UsersService } from '../users/users.service';
 import { CreateTaskDto, ListTasksQueryDto, UpdateTaskDto } from './dto/task.dto';
 import { actorUserId, canDeleteTask, canEditTask, canViewTask, isAdmin } from './task-access';
 import { TaskEntity } from './task.entity';
+
+/** The task fields the audit trail records. */
+export const AUDITED_TASK_FIELDS = [
+  'title',
+  'description',
+  'status',
+  'priority',
+  'dueAt',
+  'ownerId',
+  'assigneeId',
+] as const;
 
 /** Runs inside the deleting transaction, before the task row goes (e.g. to schedule file removal). */
 export type TaskDeletionHook = (task: TaskEntity) => Promise<void>;
@@ -20,6 +33,7 @@ export class TasksService {
   constructor(
     @InjectTransactionHost() private readonly txHost: Tx,
     private readonly users: UsersService,
+    private readonly audit: AuditService,
   ) {}
 
   private get repo() {
@@ -43,7 +57,10 @@ export class TasksService {
       ownerId,
       assigneeId: dto.assigneeId ?? null,
     });
-    return this.repo.save(task);
+    const saved = await this.repo.save(task);
+    this.audit.setResource('task', saved.id, saved.title);
+    this.audit.setChanges(createdChanges(saved, AUDITED_TASK_FIELDS));
+    return saved;
   }
 
   /** Newest first. Users see tasks they own or are assigned to; admins see all. */
@@ -78,6 +95,7 @@ export class TasksService {
     actor: Actor,
   ): Promise<{ before: TaskEntity; after: TaskEntity }> {
     const task = await this.getVisible(id, actor);
+    this.audit.setResource('task', task.id, task.title);
     if (!canEditTask(task, actor))
       throw new ForbiddenError('Only the owner, the assignee or an admin may edit a task');
     const before = { ...task };
@@ -88,24 +106,25 @@ export class TasksService {
     if (dto.priority !== undefined) task.priority = dto.priority;
     if (dto.dueAt !== undefined) task.dueAt = dto.dueAt === null ? null : new Date(dto.dueAt);
     if (dto.assigneeId !== undefined) task.assigneeId = dto.assigneeId;
-    const changed =
-      task.title !== before.title ||
-      task.description !== before.description ||
-      task.status !== before.status ||
-      task.priority !== before.priority ||
-      task.dueAt?.getTime() !== before.dueAt?.getTime() ||
-      task.assigneeId !== before.assigneeId;
-    if (!changed) return { before, after: { ...task } };
+    const changes = diffChanges(before, task, AUDITED_TASK_FIELDS);
+    if (Object.keys(changes).length === 0) {
+      this.audit.skip();
+      return { before, after: { ...task } };
+    }
     const saved = await this.repo.save(task);
+    this.audit.setResource('task', saved.id, saved.title);
+    this.audit.setChanges(changes);
     return { before, after: { ...saved } };
   }
 
   /** Deletes the task; its attachments and reminders go with it (foreign keys cascade). */
   async remove(id: string, actor: Actor): Promise<TaskEntity> {
     const task = await this.getVisible(id, actor);
+    this.audit.setResource('task', task.id, task.title);
     if (!canDeleteTask(task, actor)) throw new ForbiddenError('Only the owner or an admin may delete a task');
     for (const hook of this.deletionHooks) await hook(task);
     await this.repo.delete({ id });
+    this.audit.setChanges(deletedChanges(task, AUDITED_TASK_FIELDS));
     return task;
   }
 
