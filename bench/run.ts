@@ -71,52 +71,60 @@ async function main(): Promise<void> {
   });
   await setup.stop();
 
-  results.push(await runMutationTarget(ctx));
-  results.push(await runIngestionTarget(ctx));
+  // BENCH_ONLY=mutation,queries,… runs a subset (development aid); the default runs everything.
+  const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
+  const wanted = (id: string): boolean => only.length === 0 || only.includes(id);
+  if (wanted('mutation')) results.push(await runMutationTarget(ctx));
+  if (wanted('ingestion')) results.push(await runIngestionTarget(ctx));
 
   let dataReady = false;
-  try {
-    progress(`generating ${fmtInt(cfg.rows)} audit rows in SQL`);
-    await withClient(db.url, (c) => generateAuditRows(c, cfg.rows, progress));
-    dataReady = true;
-  } catch (e) {
-    progress(`data generation failed: ${String(e)}`);
-  }
+  const needData = ['queries', 'export', 'verify'].some(wanted);
+  if (needData)
+    try {
+      progress(`generating ${fmtInt(cfg.rows)} audit rows in SQL`);
+      await withClient(db.url, (c) => generateAuditRows(c, cfg.rows, progress));
+      dataReady = true;
+    } catch (e) {
+      progress(`data generation failed: ${String(e)}`);
+    }
 
   let reader: ChildApp | undefined;
-  try {
-    if (!dataReady) throw new Error('data generation failed');
-    reader = await ChildApp.start({
-      name: 'reader',
-      repoRoot: cfg.repoRoot,
-      workDir,
-      databaseUrl: db.url,
-      auditEnabled: true,
-      env: { AUDIT_EXPORT_MAX_ROWS: String(Math.max(10_000_000, cfg.rows * 2)) },
-    });
-    for (const step of [
-      () => runQueriesTarget(ctx, reader as ChildApp),
-      () => runExportTarget(ctx, reader as ChildApp),
-      async () => [await runVerifyTarget(ctx, reader as ChildApp)],
-    ]) {
-      try {
-        results.push(...(await step()));
-      } catch (e) {
-        progress(`a target failed: ${e instanceof Error ? e.message : String(e)}`);
-        results.push(
-          failed(`step-${results.length}`, `target after ${results.at(-1)?.target ?? 'start'}`, 'n/a', e),
-        );
+  if (needData)
+    try {
+      if (!dataReady) throw new Error('data generation failed');
+      reader = await ChildApp.start({
+        name: 'reader',
+        repoRoot: cfg.repoRoot,
+        workDir,
+        databaseUrl: db.url,
+        auditEnabled: true,
+        env: { AUDIT_EXPORT_MAX_ROWS: String(Math.max(10_000_000, cfg.rows * 2)) },
+      });
+      const steps: Array<[string, () => Promise<TargetResult[]>]> = [
+        ['queries', () => runQueriesTarget(ctx, reader as ChildApp)],
+        ['export', () => runExportTarget(ctx, reader as ChildApp)],
+        ['verify', async () => [await runVerifyTarget(ctx, reader as ChildApp)]],
+      ];
+      for (const [id, step] of steps) {
+        if (!wanted(id)) continue;
+        try {
+          results.push(...(await step()));
+        } catch (e) {
+          progress(`a target failed: ${e instanceof Error ? e.message : String(e)}`);
+          results.push(
+            failed(`step-${results.length}`, `target after ${results.at(-1)?.target ?? 'start'}`, 'n/a', e),
+          );
+        }
       }
+    } catch (e) {
+      results.push(failed('queries', '3. Queries at scale', 'p95 ≤ 10 ms (HTTP)', e));
+      results.push(failed('export', '4. Export', '≥ 0.5× raw COPY rows/s; RSS growth ≤ 50 MB', e));
+      results.push(failed('verify', VERIFY_TARGET, VERIFY_GOAL, e));
+    } finally {
+      await reader?.stop();
     }
-  } catch (e) {
-    results.push(failed('queries', '3. Queries at scale', 'p95 ≤ 10 ms (HTTP)', e));
-    results.push(failed('export', '4. Export', '≥ 0.5× raw COPY rows/s; RSS growth ≤ 50 MB', e));
-    results.push(failed('verify', VERIFY_TARGET, VERIFY_GOAL, e));
-  } finally {
-    await reader?.stop();
-  }
 
-  results.push(await runEmbeddedTarget(ctx));
+  if (wanted('embedded')) results.push(await runEmbeddedTarget(ctx));
 
   machine.durationSeconds = (nowMs() - started) / 1000;
   const dir = join(cfg.repoRoot, 'bench', 'results');
