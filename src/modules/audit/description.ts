@@ -17,9 +17,12 @@ function humanField(field: string): string {
     .toLowerCase();
 }
 
-function describeChanges(changes: AuditChanges | null | undefined): string {
+/** Actions whose verb says it all: a creation or deletion does not list its fields. */
+const LISTS_CHANGES = /\.(updated|role_changed|deactivated|activated)$/;
+
+function describeChanges(action: AuditAction, changes: AuditChanges | null | undefined): string {
   const fields = Object.keys(changes ?? {});
-  if (!changes || fields.length === 0) return '';
+  if (!changes || fields.length === 0 || !LISTS_CHANGES.test(action)) return '';
   if (fields.length > MAX_LISTED_CHANGES) return ` (${fields.map(humanField).join(', ')})`;
   const parts = fields.map((f) => `${humanField(f)} from ${show(changes[f].from)} to ${show(changes[f].to)}`);
   return ` ${parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}`}`;
@@ -59,7 +62,7 @@ export function describeEvent(e: DescriptionInput): string {
     const status = e.statusCode ? ` [${e.statusCode}]` : '';
     return `${who} ${spec.done}${route || target}${attempted}${status}`;
   }
-  if (e.outcome === 'success') return `${who} ${spec.done}${target}${describeChanges(e.changes)}`;
+  if (e.outcome === 'success') return `${who} ${spec.done}${target}${describeChanges(e.action, e.changes)}`;
   const why = e.errorMessage ? `: ${e.errorMessage}` : '';
   const status = e.statusCode ? ` [${e.statusCode}]` : '';
   return `${who} tried to ${spec.attempt}${target} but failed${why}${status}`;
