@@ -6,7 +6,7 @@ import { ChildApp, stopAllChildApps } from './lib/child-app';
 import { loadBenchConfig } from './lib/config';
 import { type BenchContext, progress } from './lib/context';
 import { type BenchDatabase, createBenchDatabase, withClient } from './lib/db';
-import { generateAuditRows } from './lib/generate';
+import { type Dataset, prepareDataset } from './lib/dataset';
 import { failed, type MachineInfo, renderMarkdown, type TargetResult } from './lib/report';
 import { fmtInt, nowMs } from './lib/stats';
 import { runEmbeddedTarget } from './targets/embedded';
@@ -77,33 +77,38 @@ async function main(): Promise<void> {
   if (wanted('mutation')) results.push(await runMutationTarget(ctx));
   if (wanted('ingestion')) results.push(await runIngestionTarget(ctx));
 
-  let dataReady = false;
+  let dataset: Dataset | undefined;
   const needData = ['queries', 'export', 'verify'].some(wanted);
-  if (needData)
+  let dataError: unknown;
+  if (needData) {
     try {
-      progress(`generating ${fmtInt(cfg.rows)} audit rows in SQL`);
-      await withClient(db.url, (c) => generateAuditRows(c, cfg.rows, progress));
-      dataReady = true;
+      dataset = await prepareDataset(ctx);
     } catch (e) {
+      dataError = e;
       progress(`data generation failed: ${String(e)}`);
     }
+  }
 
   let reader: ChildApp | undefined;
   if (needData)
     try {
-      if (!dataReady) throw new Error('data generation failed');
+      if (!dataset) throw dataError instanceof Error ? dataError : new Error('data generation failed');
       reader = await ChildApp.start({
         name: 'reader',
         repoRoot: cfg.repoRoot,
         workDir,
         databaseUrl: db.url,
         auditEnabled: true,
-        env: { AUDIT_EXPORT_MAX_ROWS: String(Math.max(10_000_000, cfg.rows * 2)) },
+        env: {
+          AUDIT_EXPORT_MAX_ROWS: String(Math.max(10_000_000, cfg.rows * 2)),
+          // No sealing or retention in the background while latencies are measured.
+          AUDIT_INTEGRITY_JOBS_ENABLED: 'false',
+        },
       });
       const steps: Array<[string, () => Promise<TargetResult[]>]> = [
         ['queries', () => runQueriesTarget(ctx, reader as ChildApp)],
         ['export', () => runExportTarget(ctx, reader as ChildApp)],
-        ['verify', async () => [await runVerifyTarget(ctx, reader as ChildApp)]],
+        ['verify', async () => [await runVerifyTarget(ctx, reader as ChildApp, dataset)]],
       ];
       for (const [id, step] of steps) {
         if (!wanted(id)) continue;

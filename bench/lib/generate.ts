@@ -54,56 +54,99 @@ function md5Uuid(s: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
+export interface DroppedIndex {
+  name: string;
+  def: string;
+}
+
 /**
- * Inserts `total` audit rows with INSERT … SELECT generate_series, in chunks, oldest first (so `seq`
- * grows with `occurred_at`), spread over the last 12 months. Skew: 5 heavy actors hold 30 % of the
- * rows, the rest spread over 1,000; actions follow a power law over 20; resources a power law over
- * 100,000; ~3 % failures and 0.5 % errors.
+ * Bulk load aid: drops the secondary indexes of audit_logs (not those behind constraints, not `keep`),
+ * returning their definitions from the catalogue so that whatever the migrations created is rebuilt
+ * exactly afterwards (much faster than maintaining them row by row).
+ */
+export async function dropSecondaryIndexes(c: Client, keep: string[] = []): Promise<DroppedIndex[]> {
+  const indexes = (
+    await c.query<DroppedIndex>(`
+      SELECT i.relname AS name, pg_get_indexdef(i.oid) AS def
+      FROM pg_index x
+      JOIN pg_class i ON i.oid = x.indexrelid
+      JOIN pg_class t ON t.oid = x.indrelid
+      WHERE t.oid = 'public.audit_logs'::regclass
+        AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)`)
+  ).rows.filter((ix) => !keep.includes(ix.name));
+  for (const ix of indexes) await c.query(`DROP INDEX "${ix.name}"`);
+  return indexes;
+}
+
+export async function rebuildIndexes(
+  c: Client,
+  indexes: DroppedIndex[],
+  progress: (m: string) => void,
+): Promise<void> {
+  if (indexes.length === 0) return;
+  progress(`rebuilding ${indexes.length} indexes`);
+  await c.query(`SET maintenance_work_mem = '512MB'`);
+  // A partitioned parent's definition reads "ON ONLY": build it on every partition too.
+  for (const ix of indexes) await c.query(ix.def.replace(' ON ONLY ', ' ON '));
+  progress('VACUUM ANALYZE audit_logs');
+  await c.query('VACUUM (ANALYZE) audit_logs');
+}
+
+/** When audit_logs is range-partitioned by month, creates the monthly partitions the data needs. */
+export async function ensureMonthlyPartitions(c: Client, months: number): Promise<number> {
+  const kind = await c.query<{ relkind: string }>(
+    `SELECT relkind FROM pg_class WHERE oid = 'public.audit_logs'::regclass`,
+  );
+  if (kind.rows[0]?.relkind !== 'p') return 0;
+  let created = 0;
+  const now = new Date();
+  for (let k = -months; k <= 0; k++) {
+    const from = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + k, 1));
+    const to = new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth() + 1, 1));
+    // The app's naming (audit_logs_pYYYYMM): its partition manager recognises these.
+    const name = `audit_logs_p${from.getUTCFullYear()}${String(from.getUTCMonth() + 1).padStart(2, '0')}`;
+    const exists = await c.query<{ r: string | null }>(`SELECT to_regclass($1)::text AS r`, [
+      `public.${name}`,
+    ]);
+    if (exists.rows[0]?.r) continue;
+    await c.query(
+      `CREATE TABLE "${name}" PARTITION OF "audit_logs" FOR VALUES FROM ('${from.toISOString()}') TO ('${to.toISOString()}')`,
+    );
+    await c.query(
+      `CREATE TRIGGER "audit_logs_no_truncate" BEFORE TRUNCATE ON "${name}" FOR EACH STATEMENT EXECUTE FUNCTION "audit_logs_immutable"()`,
+    );
+    created++;
+  }
+  return created;
+}
+
+/**
+ * Inserts rows number `first` … `last` of `total` with INSERT … SELECT generate_series, in chunks,
+ * oldest first (so `seq` grows with `occurred_at`), spread over the last 12 months. Skew: 5 heavy
+ * actors hold 30 % of the rows, the rest spread over 1,000; actions follow a power law over 20;
+ * resources a power law over 100,000; ~3 % failures and 0.5 % errors.
  */
 export async function generateAuditRows(
   c: Client,
+  first: number,
+  last: number,
   total: number,
   progress: (m: string) => void,
-): Promise<{ ms: number }> {
+): Promise<void> {
   const t0 = nowMs();
   const actions = GEN_ACTIONS.map(([a]) => `'${a}'`).join(',');
   const categories = GEN_ACTIONS.map(([, cat]) => `'${cat}'`).join(',');
   const rtypes = GEN_ACTIONS.map(([, , r]) => `'${r}'`).join(',');
   const words = GEN_WORDS.map((w) => `'${w}'`).join(',');
-  await c.query(`SELECT setseed(0.42)`);
+  await c.query(`SELECT setseed(${(first % 1000) / 1000})`);
   await c.query(`SET synchronous_commit = off`);
-  // Bulk load: drop the secondary indexes (not those behind constraints) and build them afterwards,
-  // much faster than maintaining them row by row. Their definitions come from the catalogue, so
-  // whatever the migrations created is rebuilt exactly (a partitioned parent's "ON ONLY" made recursive).
-  const indexes =
-    total >= 100_000
-      ? (
-          await c.query<{ name: string; def: string }>(`
-            SELECT i.relname AS name, pg_get_indexdef(i.oid) AS def
-            FROM pg_index x
-            JOIN pg_class i ON i.oid = x.indexrelid
-            JOIN pg_class t ON t.oid = x.indrelid
-            WHERE t.oid = 'public.audit_logs'::regclass
-              AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)`)
-        ).rows
-      : [];
-  for (const ix of indexes) await c.query(`DROP INDEX "${ix.name}"`);
-  try {
-    await insertChunks(c, total, progress, t0, { actions, categories, rtypes, words });
-  } finally {
-    if (indexes.length > 0) {
-      progress(`rebuilding ${indexes.length} indexes`);
-      await c.query(`SET maintenance_work_mem = '512MB'`);
-      for (const ix of indexes) await c.query(ix.def.replace(' ON ONLY ', ' ON '));
-    }
-  }
-  progress('VACUUM ANALYZE audit_logs');
-  await c.query('VACUUM (ANALYZE) audit_logs');
-  return { ms: nowMs() - t0 };
+  await insertChunks(c, first, last, total, progress, t0, { actions, categories, rtypes, words });
 }
 
 async function insertChunks(
   c: Client,
+  first: number,
+  last: number,
   total: number,
   progress: (m: string) => void,
   t0: number,
@@ -111,8 +154,8 @@ async function insertChunks(
 ): Promise<void> {
   const { actions, categories, rtypes, words } = lists;
   const chunk = 250_000;
-  for (let start = 1; start <= total; start += chunk) {
-    const end = Math.min(total, start + chunk - 1);
+  for (let start = first; start <= last; start += chunk) {
+    const end = Math.min(last, start + chunk - 1);
     await c.query(`
       INSERT INTO audit_logs (id, occurred_at, action, category, outcome, severity, actor_type, actor_id,
         actor_display, resource_type, resource_id, resource_display, request_id, http_method, http_path,
