@@ -23,7 +23,7 @@ export interface Dataset {
 
 /** Rows of the generated data that are sealed (and verified); the rest stays unsealed. */
 export const verifyRowsFor = (rows: number): number =>
-  Math.min(rows, Number(process.env.BENCH_VERIFY_ROWS ?? 500_000));
+  Math.min(rows, Number(process.env.BENCH_VERIFY_ROWS ?? 100_000));
 
 /**
  * Generates BENCH_ROWS audit rows. With the integrity feature present, the first `verifyRows` of them
@@ -79,13 +79,17 @@ async function seal(ctx: BenchContext, c: import('pg').Client): Promise<SealingF
   const t0 = nowMs();
   let left = total;
   const deadline = t0 + 420_000;
+  let lastReport = t0;
   try {
     // The app's own events (system.started) join the queue; done when nothing older is left.
     while (nowMs() < deadline) {
       left = await pending();
       if (left <= 5) break;
       await sleep(500);
-      if (Math.round(nowMs() - t0) % 10_000 < 500) ctx.progress(`sealing: ${fmtInt(left)} rows left`);
+      if (nowMs() - lastReport > 15_000) {
+        lastReport = nowMs();
+        ctx.progress(`sealing: ${fmtInt(left)} rows not yet committed as sealed`);
+      }
     }
   } finally {
     await app.stop();
