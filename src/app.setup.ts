@@ -1,10 +1,14 @@
 import { INestApplication } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { resolveRequestId } from './common/context/request-id';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import helmet from 'helmet';
 import { ClsMiddleware } from 'nestjs-cls';
 import { clsMiddlewareOptions } from './common/context/cls-options';
+import { RejectNulPipe } from './common/pipes/reject-nul.pipe';
 import { createValidationPipe } from './common/pipes/validation.pipe';
 import { AppConfig } from './config/app-config';
 import { setupSwagger } from './swagger';
@@ -20,10 +24,11 @@ export async function configureApp(app: NestExpressApplication): Promise<INestAp
   const origins = config.corsOrigins;
   if (origins.length > 0) app.enableCors({ origin: origins, exposedHeaders: ['X-Request-Id'] });
   app.setGlobalPrefix('api/v1', { exclude: ['health'] });
-  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalPipes(new RejectNulPipe(), createValidationPipe());
   app.enableShutdownHooks();
   setupSwagger(app);
   await app.init();
+  answerMalformedRequestsInShape(app.getHttpServer());
   // Paths outside the /api/v1 prefix that no route matched: the standard 404 instead of Express's HTML.
   app.use((req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next();
@@ -34,4 +39,31 @@ export async function configureApp(app: NestExpressApplication): Promise<INestAp
       .json({ statusCode: 404, error: 'Not Found', message: `Cannot ${req.method} ${req.path}`, requestId });
   });
   return app;
+}
+
+/**
+ * Requests Node's HTTP parser refuses before Express sees them (a request line or headers over the
+ * size limit, malformed HTTP) still get the standard error body instead of a bare status line.
+ */
+function answerMalformedRequestsInShape(server: Server): void {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable || err.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    const statusCode = tooLarge ? 431 : 400;
+    const requestId = randomUUID();
+    const body = JSON.stringify({
+      statusCode,
+      error: tooLarge ? 'Request Header Fields Too Large' : 'Bad Request',
+      message: tooLarge ? 'The request line or headers are too large' : 'Malformed HTTP request',
+      requestId,
+    });
+    socket.end(
+      `HTTP/1.1 ${statusCode} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `X-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
 }

@@ -147,7 +147,7 @@ describeServer('faults on a real PostgreSQL server', () => {
           expect(events.map((e) => `${e.action}:${e.outcome}`)).toEqual(['task.updated:success']);
         else expect(events).toHaveLength(1);
       }
-      // eslint-disable-next-line no-console
+
       console.log(
         `outage test: ${results.length} requests, ${ok.length} ok, ${failed.length} failed cleanly, slowest ${Math.max(...results.map((r) => r.ms))} ms`,
       );
@@ -249,7 +249,7 @@ describeServer('faults on a real PostgreSQL server', () => {
         ).rows.map((r) => r.action);
         // Killed, not stopped: no system.stopped between the two starts.
         expect(kinds).toEqual(['system.started', 'system.started']);
-        // eslint-disable-next-line no-console
+
         console.log(
           `SIGKILL test: ${created.length} acknowledged creates, ${rows[0].n} rows, every one with exactly one task.created event`,
         );

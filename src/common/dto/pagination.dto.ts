@@ -17,11 +17,18 @@ export class PaginationQueryDto {
   @Max(100)
   limit = 20;
 
-  @ApiPropertyOptional({ description: 'Rows to skip', minimum: 0, default: 0, example: 0 })
+  @ApiPropertyOptional({
+    description: 'Rows to skip (0–1,000,000)',
+    minimum: 0,
+    maximum: 1_000_000,
+    default: 0,
+    example: 0,
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(0)
+  @Max(1_000_000)
   offset = 0;
 }
 

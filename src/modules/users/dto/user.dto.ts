@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, PartialType, PickType } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsEmail, IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsBoolean, IsEmail, IsIn, IsString, MaxLength, MinLength, ValidateIf } from 'class-validator';
 import { PageMetaDto } from '../../../common/dto/pagination.dto';
 import { USER_ROLES, UserEntity, UserRole } from '../user.entity';
 
@@ -48,12 +48,15 @@ export class CreateUserDto {
   role!: UserRole;
 }
 
-export class UpdateUserDto extends PartialType(PickType(CreateUserDto, ['displayName', 'role'] as const)) {
+// skipNullProperties: false — null is a bad value here (400), not "absent".
+export class UpdateUserDto extends PartialType(PickType(CreateUserDto, ['displayName', 'role'] as const), {
+  skipNullProperties: false,
+}) {
   @ApiPropertyOptional({
     description: 'false deactivates the user: they cannot log in and their tokens stop working',
     example: false,
   })
-  @IsOptional()
+  @ValidateIf((_, value) => value !== undefined)
   @IsBoolean()
   isActive?: boolean;
 }
