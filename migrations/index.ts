@@ -1,9 +1,19 @@
 import { InitUsers1763769600000 } from './1763769600000-InitUsers';
 import { TasksAttachmentsReminders1763769650000 } from './1763769650000-TasksAttachmentsReminders';
 import { AuditLogs1763769700000 } from './1763769700000-AuditLogs';
+import { AuditApi1763769800000 } from './1763769800000-AuditApi';
+import { AuditIntegrity1763769900000 } from './1763769900000-AuditIntegrity';
+import { AuditPartitions1763770000000 } from './1763770000000-AuditPartitions';
 
 /**
  * Every migration, in order. A new migration (`npm run migration:generate -- migrations/Name`, then
  * reviewed by a person) must be added here.
  */
-export const migrations = [InitUsers1763769600000, TasksAttachmentsReminders1763769650000, AuditLogs1763769700000];
+export const migrations = [
+  InitUsers1763769600000,
+  TasksAttachmentsReminders1763769650000,
+  AuditLogs1763769700000,
+  AuditApi1763769800000,
+  AuditIntegrity1763769900000,
+  AuditPartitions1763770000000,
+];

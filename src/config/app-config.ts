@@ -116,4 +116,22 @@ export class AppConfig {
   get auditExportMaxRows(): number {
     return this.get('AUDIT_EXPORT_MAX_ROWS');
   }
+  get auditCheckpointEvery(): number {
+    return this.get('AUDIT_CHECKPOINT_EVERY');
+  }
+  get auditCheckpointMinutes(): number {
+    return this.get('AUDIT_CHECKPOINT_MINUTES');
+  }
+  get auditSealIntervalMs(): number {
+    return this.get('AUDIT_SEAL_INTERVAL_MS');
+  }
+  get auditRetentionMonths(): number {
+    return this.get('AUDIT_RETENTION_MONTHS');
+  }
+  get auditArchiveDir(): string {
+    return this.get('AUDIT_ARCHIVE_DIR');
+  }
+  get auditIntegrityJobsEnabled(): boolean {
+    return this.get('AUDIT_INTEGRITY_JOBS_ENABLED');
+  }
 }

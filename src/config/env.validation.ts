@@ -149,6 +149,33 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(1)
   AUDIT_EXPORT_MAX_ROWS = 1_000_000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  AUDIT_CHECKPOINT_EVERY = 1000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  AUDIT_CHECKPOINT_MINUTES = 5;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(50)
+  AUDIT_SEAL_INTERVAL_MS = 1000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  AUDIT_RETENTION_MONTHS = 13;
+
+  @IsString()
+  AUDIT_ARCHIVE_DIR = './data/audit-archive';
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  AUDIT_INTEGRITY_JOBS_ENABLED = true;
 }
 
 function flattenErrors(errors: ValidationError[]): string[] {

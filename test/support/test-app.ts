@@ -93,6 +93,8 @@ export async function createTestApp(
     ATTACHMENTS_DIR: join(workDir, 'attachments'),
     AUDIT_SPOOL_DIR: join(workDir, 'spool'),
     REMINDER_SCHEDULER_ENABLED: 'false',
+    AUDIT_INTEGRITY_JOBS_ENABLED: 'false',
+    AUDIT_ARCHIVE_DIR: join(workDir, 'audit-archive'),
     ...env,
   };
   for (const [k, v] of Object.entries(settings)) process.env[k] = v;

@@ -9,14 +9,34 @@ import { AuditRouteGuard } from './audit-route.guard';
 import { AuditService } from './audit.service';
 import { AuditSpool } from './audit-spool';
 import { AuditWriter } from './audit-writer';
+import { AuditQueryController } from './query/audit-query.controller';
+import { AuditQueryService } from './query/audit-query.service';
+import { AuditIntegrityController } from './integrity/audit-integrity.controller';
+import { AuditIntegrityJobs } from './integrity/audit-integrity-jobs.service';
+import { AuditRetention } from './integrity/audit-retention.service';
+import { AuditSealer } from './integrity/audit-sealer.service';
+import { AuditVerifier } from './integrity/audit-verifier.service';
+import { AuditClock } from './integrity/clock';
+import { PartitionManager } from './integrity/partition-manager.service';
 
 /**
  * The audit trail. Imports no feature module; feature modules import it and get AuditService.
  * Registers the global interceptor (transaction + capture) and the global exception filter.
+ * integrity/: hash-chain sealer, checkpoints, verifier, monthly partitions and retention.
  */
 @Module({
   imports: [DiscoveryModule],
+  // AuditQueryController owns GET /audit-logs/:id: a controller with other GET /audit-logs/<static>
+  // routes (/audit-logs/verify) must be listed BEFORE it, or `:id` shadows them.
+  controllers: [AuditIntegrityController, AuditQueryController],
   providers: [
+    AuditQueryService,
+    AuditClock,
+    AuditSealer,
+    AuditVerifier,
+    PartitionManager,
+    AuditRetention,
+    AuditIntegrityJobs,
     AuditService,
     AuditCapture,
     AuditEventFactory,
@@ -27,6 +47,6 @@ import { AuditWriter } from './audit-writer';
     { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
     { provide: APP_FILTER, useClass: AuditExceptionFilter },
   ],
-  exports: [AuditService],
+  exports: [AuditService, AuditVerifier],
 })
 export class AuditModule {}

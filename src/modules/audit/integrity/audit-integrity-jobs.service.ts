@@ -1,0 +1,77 @@
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { AppConfig } from '../../../config/app-config';
+import { AuditRetention } from './audit-retention.service';
+import { AuditSealer } from './audit-sealer.service';
+import { PartitionManager } from './partition-manager.service';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const FIRST_DAILY_RUN_MS = 60_000;
+
+/**
+ * Timers of the integrity jobs (AUDIT_INTEGRITY_JOBS_ENABLED): the sealer every AUDIT_SEAL_INTERVAL_MS,
+ * partitions + retention daily. Partitions are also ensured at start-up, jobs or not. Each job runs
+ * one at a time per process; across processes the advisory locks serialise them.
+ */
+@Injectable()
+export class AuditIntegrityJobs implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('AuditIntegrity');
+  private timers: NodeJS.Timeout[] = [];
+  private sealing?: Promise<unknown>;
+  private daily?: Promise<unknown>;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly sealer: AuditSealer,
+    private readonly partitions: PartitionManager,
+    private readonly retention: AuditRetention,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    try {
+      await this.partitions.ensure();
+    } catch (e) {
+      this.logger.error('Could not create audit partitions', e instanceof Error ? e.stack : String(e));
+    }
+    if (!this.config.auditIntegrityJobsEnabled) return;
+    this.every(this.config.auditSealIntervalMs, () => void this.seal());
+    const first = setTimeout(() => this.runDaily(), FIRST_DAILY_RUN_MS);
+    first.unref();
+    this.timers.push(first);
+    this.every(DAY_MS, () => this.runDaily());
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await Promise.allSettled([this.sealing, this.daily]);
+    if (this.config.auditIntegrityJobsEnabled) await this.seal();
+  }
+
+  private every(ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms);
+    t.unref();
+    this.timers.push(t);
+  }
+
+  private seal(): Promise<unknown> {
+    this.sealing ??= this.sealer
+      .sealOnce()
+      .catch((e: unknown) =>
+        this.logger.warn(`Sealing failed, will retry: ${e instanceof Error ? e.message : String(e)}`),
+      )
+      .finally(() => (this.sealing = undefined));
+    return this.sealing;
+  }
+
+  private runDaily(): void {
+    this.daily ??= this.retention
+      .apply()
+      .catch((e: unknown) =>
+        this.logger.error(
+          'Partition maintenance / retention failed',
+          e instanceof Error ? e.stack : String(e),
+        ),
+      )
+      .finally(() => (this.daily = undefined));
+  }
+}

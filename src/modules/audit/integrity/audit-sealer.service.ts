@@ -1,0 +1,254 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectTransactionHost } from '@nestjs-cls/transactional';
+import { randomUUID } from 'node:crypto';
+import { AppConfig } from '../../../config/app-config';
+import type { Tx } from '../../../database/transaction';
+import { TransactionRunner } from '../../../database/transaction-runner';
+import {
+  canonicalSelect,
+  ChainRow,
+  CheckpointFields,
+  eventHash,
+  GENESIS_HASH,
+  isoMicros,
+  signCheckpoint,
+  tsText,
+} from './canonical';
+import { AuditClock } from './clock';
+import { SEALER_LOCK_KEY } from './locks';
+
+/** Rows chained per UPDATE statement (5 parameters each). */
+const BATCH = 1000;
+/** Rows chained per transaction in a timer run (short transactions, progress visible). */
+const ROWS_PER_TRANSACTION = 20_000;
+
+interface Head {
+  pos: bigint;
+  seq: string | null;
+  hash: Buffer;
+}
+
+export interface CheckpointRow {
+  id: string;
+  last_pos: string;
+  last_seq: string;
+  last_hash: Buffer;
+  event_count: string;
+  created_at: string;
+  previous_id: string | null;
+  signature: Buffer;
+}
+
+export const CHECKPOINT_SELECT = `id, last_pos::text AS last_pos, last_seq::text AS last_seq, last_hash,
+  event_count::text AS event_count, ${tsText('created_at')} AS created_at, previous_id, signature`;
+
+export interface SealResult {
+  /** False when another instance held the sealer lock (nothing done). */
+  locked: boolean;
+  sealed: number;
+  checkpoints: number;
+}
+
+/**
+ * Chains new audit events. Requests only INSERT (hash columns NULL); this sealer, one at a time
+ * across app instances (pg_try_advisory_xact_lock), gives every committed unsealed event the next
+ * chain position, prev_hash and hash, in seq order within a run. Because the chain order is the
+ * sealing order (chain_pos), an event whose transaction commits late with a lower seq is simply
+ * chained in a later run: never skipped, never out of order. See docs/compliance.md.
+ */
+@Injectable()
+export class AuditSealer {
+  private readonly logger = new Logger('AuditSealer');
+
+  constructor(
+    @InjectTransactionHost() private readonly txHost: Tx,
+    private readonly transactions: TransactionRunner,
+    private readonly config: AppConfig,
+    private readonly clock: AuditClock,
+  ) {}
+
+  private query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return this.txHost.tx.query<T[]>(sql, params);
+  }
+
+  /**
+   * One sealing run: transactions of up to ROWS_PER_TRANSACTION events each until nothing is left;
+   * returns at once when another instance is sealing.
+   */
+  async sealOnce(now?: Date): Promise<SealResult> {
+    const total: SealResult = { locked: true, sealed: 0, checkpoints: 0 };
+    let afterSeq = '0';
+    for (;;) {
+      const r = await this.transactions.run(async () => {
+        const [{ locked }] = await this.query<{ locked: boolean }>(
+          'SELECT pg_try_advisory_xact_lock($1) AS locked',
+          [SEALER_LOCK_KEY],
+        );
+        if (!locked) return { locked: false, sealed: 0, checkpoints: 0, lastSeq: afterSeq };
+        return { locked: true, ...(await this.sealPending(now, ROWS_PER_TRANSACTION, afterSeq)) };
+      });
+      afterSeq = r.lastSeq;
+      if (!r.locked) return total.sealed > 0 ? total : { locked: false, sealed: 0, checkpoints: 0 };
+      total.sealed += r.sealed;
+      total.checkpoints += r.checkpoints;
+      if (r.sealed < ROWS_PER_TRANSACTION) return total;
+    }
+  }
+
+  /**
+   * Seals every unsealed event visible to the current transaction and writes the checkpoints due.
+   * The caller holds SEALER_LOCK_KEY in the current transaction.
+   */
+  async sealPending(
+    now: Date = this.clock.now(),
+    maxRows = Number.POSITIVE_INFINITY,
+    fromSeq = '0',
+  ): Promise<{ sealed: number; checkpoints: number; lastSeq: string }> {
+    let head = await this.head();
+    let last = await this.lastCheckpoint();
+    let sealed = 0;
+    let checkpoints = 0;
+    const every = BigInt(this.config.auditCheckpointEvery);
+    // Keyset on seq within a run (also across its transactions): the old versions of sealed rows stay
+    // in the partial index until vacuum, so restarting from seq 0 for every batch would rescan them
+    // (quadratic). Each run starts again from 0, so a late commit with a lower seq is picked up by
+    // the next run.
+    let afterSeq = fromSeq;
+    while (sealed < maxRows) {
+      // The lowest unsealed seq (an index probe), then a bounded seq window from there: an unbounded
+      // "ORDER BY seq LIMIT n" lets the planner bitmap-scan and sort every unsealed row per batch.
+      const [{ lo }] = await this.query<{ lo: string | null }>(
+        `SELECT min(a.seq)::text AS lo FROM audit_logs a WHERE a.chain_pos IS NULL AND a.seq > $1`,
+        [afterSeq],
+      );
+      if (lo === null) break;
+      const window = Math.min(BATCH, maxRows - sealed);
+      const rows = await this.query<ChainRow>(
+        `SELECT ${canonicalSelect()} FROM audit_logs a
+          WHERE a.chain_pos IS NULL AND a.seq >= $1 AND a.seq < $1::bigint + ${window} ORDER BY a.seq`,
+        [lo],
+      );
+      if (rows.length === 0) break;
+      const params: unknown[] = [];
+      const tuples: string[] = [];
+      const due: Head[] = [];
+      for (const row of rows) {
+        const pos = head.pos + 1n;
+        row.chain_pos = pos.toString();
+        const hash = eventHash(head.hash, row);
+        const b = params.length;
+        params.push(row.id, row.occurred_at, row.chain_pos, head.hash, hash);
+        tuples.push(
+          `($${b + 1}::uuid, $${b + 2}::timestamptz, $${b + 3}::bigint, $${b + 4}::bytea, $${b + 5}::bytea)`,
+        );
+        head = { pos, seq: row.seq, hash };
+        if (pos - BigInt(last?.last_pos ?? '0') - BigInt(due.length) * every >= every) due.push(head);
+      }
+      const result = await this.txHost.tx.query<[unknown, number]>(
+        `UPDATE audit_logs a SET chain_pos = v.pos, prev_hash = v.prev, hash = v.hash
+           FROM (VALUES ${tuples.join(', ')}) AS v(id, occurred_at, pos, prev, hash)
+          WHERE a.id = v.id AND a.occurred_at = v.occurred_at AND a.chain_pos IS NULL`,
+        params,
+      );
+      if (result[1] !== rows.length)
+        throw new Error(`Sealing conflict: updated ${result[1]} of ${rows.length} events; rolled back`);
+      sealed += rows.length;
+      afterSeq = rows[rows.length - 1].seq ?? afterSeq;
+      for (const h of due) {
+        last = await this.writeCheckpoint(h, last, now);
+        checkpoints++;
+      }
+    }
+    const minutes = this.config.auditCheckpointMinutes;
+    const lastPos = BigInt(last?.last_pos ?? '0');
+    if (
+      head.pos > lastPos &&
+      (!last ||
+        now.getTime() - Date.parse(last.created_at) >= minutes * 60_000 ||
+        head.pos - lastPos >= every)
+    ) {
+      await this.writeCheckpoint(head, last, now);
+      checkpoints++;
+    }
+    return { sealed, checkpoints, lastSeq: afterSeq };
+  }
+
+  /** Writes a checkpoint at the current head unless the newest checkpoint is there already. */
+  async checkpointNow(now: Date = this.clock.now()): Promise<CheckpointRow | undefined> {
+    const head = await this.head();
+    const last = await this.lastCheckpoint();
+    if (head.pos === 0n || (last && BigInt(last.last_pos) === head.pos)) return last;
+    return this.writeCheckpoint(head, last, now);
+  }
+
+  /** The newest chained event: in the table, or (after retention) the newest archived one. */
+  async head(): Promise<Head> {
+    const [live] = await this.query<{ pos: string; seq: string; hash: Buffer }>(
+      `SELECT chain_pos::text AS pos, seq::text AS seq, hash FROM audit_logs a
+        WHERE a.chain_pos IS NOT NULL ORDER BY a.chain_pos DESC LIMIT 1`,
+    );
+    const [archived] = await this.query<{ pos: string; seq: string; hash: Buffer }>(
+      `SELECT last_pos::text AS pos, last_seq::text AS seq, last_hash AS hash FROM audit_archives a
+        WHERE a.last_pos IS NOT NULL ORDER BY a.last_pos DESC LIMIT 1`,
+    );
+    const best = [live, archived]
+      .filter((h) => h !== undefined)
+      .sort((a, b) => (BigInt(b.pos) > BigInt(a.pos) ? 1 : -1))[0];
+    return best
+      ? { pos: BigInt(best.pos), seq: best.seq, hash: best.hash }
+      : { pos: 0n, seq: null, hash: GENESIS_HASH };
+  }
+
+  async lastCheckpoint(): Promise<CheckpointRow | undefined> {
+    const [row] = await this.query<CheckpointRow>(
+      `SELECT ${CHECKPOINT_SELECT} FROM audit_checkpoints c ORDER BY c.last_pos DESC LIMIT 1`,
+    );
+    return row;
+  }
+
+  private async writeCheckpoint(
+    head: Head,
+    previous: CheckpointRow | undefined,
+    now: Date,
+  ): Promise<CheckpointRow> {
+    const fields: CheckpointFields = {
+      id: randomUUID(),
+      lastPos: head.pos.toString(),
+      lastSeq: head.seq ?? '0',
+      lastHash: head.hash,
+      eventCount: (head.pos - BigInt(previous?.last_pos ?? '0')).toString(),
+      createdAt: isoMicros(now),
+      previousId: previous?.id ?? null,
+      previousSignature: previous?.signature ?? null,
+    };
+    const signature = signCheckpoint(this.config.auditSigningKey, fields);
+    await this.query(
+      `INSERT INTO audit_checkpoints (id, last_pos, last_seq, last_hash, event_count, created_at, previous_id, signature)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [
+        fields.id,
+        fields.lastPos,
+        fields.lastSeq,
+        fields.lastHash,
+        fields.eventCount,
+        fields.createdAt,
+        fields.previousId,
+        signature,
+      ],
+    );
+    // Logged so that the signed head can be anchored outside the database (log shipping / SIEM).
+    this.logger.log(
+      `checkpoint ${fields.id}: pos ${fields.lastPos} seq ${fields.lastSeq} hash ${head.hash.toString('hex')} signature ${signature.toString('hex')}`,
+    );
+    return {
+      id: fields.id,
+      last_pos: fields.lastPos,
+      last_seq: fields.lastSeq,
+      last_hash: fields.lastHash,
+      event_count: fields.eventCount,
+      created_at: fields.createdAt,
+      previous_id: fields.previousId,
+      signature,
+    };
+  }
+}

@@ -1,0 +1,6 @@
+/**
+ * PostgreSQL advisory lock keys (transaction-scoped): one sealer at a time across app instances;
+ * retention takes the sealer's lock too, so archiving never races sealing.
+ */
+export const SEALER_LOCK_KEY = 0x4155_0001;
+export const PARTITION_LOCK_KEY = 0x4155_0002;

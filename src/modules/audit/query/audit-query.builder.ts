@@ -1,0 +1,213 @@
+import { AUDIT_ACTION_NAMES } from '../audit.catalogue';
+
+/**
+ * The SQL of the admin read API, built in one place so that the service and the query-plan test run
+ * exactly the same statements. Every value is a parameter; only fixed SQL fragments are concatenated.
+ */
+
+export type SortOrder = 'desc' | 'asc';
+
+/** Normalised filters (validated by the DTOs). Dates are ISO 8601 text, passed as `$n::timestamptz`. */
+export interface AuditFilters {
+  from?: string;
+  to?: string;
+  actorId?: string;
+  actorType?: string;
+  /** Exact (`task.created`) or a prefix (`task.*`). */
+  action?: string;
+  category?: string;
+  resourceType?: string;
+  resourceId?: string;
+  outcome?: string;
+  severity?: string;
+  requestId?: string;
+  /** An address or a CIDR. */
+  ip?: string;
+  q?: string;
+  /** Errors view only: outcome error, or failure with severity error/critical. */
+  errorsOnly?: boolean;
+  errorType?: string;
+}
+
+/** A keyset position: the timestamp as text with microseconds (a JS Date would lose them). */
+export interface KeysetPosition {
+  occurredAt: string;
+  id: string;
+}
+
+export interface BuiltQuery {
+  sql: string;
+  params: unknown[];
+}
+
+/** Must stay identical to the expression of the index audit_logs_search_trgm_idx (migration AuditApi). */
+export const AUDIT_SEARCH_EXPRESSION = `(a.description || ' ' || coalesce(a.actor_display, '') || ' ' || coalesce(a.resource_display, ''))`;
+
+/** The item columns, with the timestamp as UTC text with microseconds and the IP as plain text. */
+export const AUDIT_ITEM_COLUMNS = `a.id, a.seq::text AS seq,
+  to_char(a.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_at_text,
+  a.action, a.category, a.outcome, a.severity, a.actor_type, a.actor_id, a.actor_display,
+  a.resource_type, a.resource_id, a.resource_display, a.request_id, a.http_method, a.http_path,
+  a.status_code, a.duration_ms, host(a.ip_address) AS ip, a.user_agent, a.changes, a.metadata,
+  a.description, a.error_type, a.error_message, a.error_stack`;
+
+/** One row as selected by AUDIT_ITEM_COLUMNS. */
+export interface AuditItemRow {
+  id: string;
+  seq: string;
+  occurred_at_text: string;
+  action: string;
+  category: string;
+  outcome: string;
+  severity: string;
+  actor_type: string;
+  actor_id: string | null;
+  actor_display: string | null;
+  resource_type: string | null;
+  resource_id: string | null;
+  resource_display: string | null;
+  request_id: string | null;
+  http_method: string | null;
+  http_path: string | null;
+  status_code: number | null;
+  duration_ms: number | null;
+  ip: string | null;
+  user_agent: string | null;
+  changes: Record<string, { from: unknown; to: unknown }> | null;
+  metadata: Record<string, unknown>;
+  description: string;
+  error_type: string | null;
+  error_message: string | null;
+  error_stack: string | null;
+}
+
+/** `\`, `%` and `_` escaped for LIKE/ILIKE (default escape character). */
+export const escapeLike = (value: string): string => value.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/** The catalogue actions a `prefix.*` filter stands for (served by the action index via `= ANY`). */
+export function actionsForPrefix(prefix: string): string[] {
+  return AUDIT_ACTION_NAMES.filter((a) => a.startsWith(`${prefix}.`));
+}
+
+class Params {
+  readonly values: unknown[] = [];
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+function whereClauses(f: AuditFilters, p: Params): string[] {
+  const w: string[] = [];
+  if (f.from !== undefined) w.push(`a.occurred_at >= ${p.add(f.from)}::timestamptz`);
+  if (f.to !== undefined) w.push(`a.occurred_at <= ${p.add(f.to)}::timestamptz`);
+  if (f.actorId !== undefined) w.push(`a.actor_id = ${p.add(f.actorId)}`);
+  if (f.actorType !== undefined) w.push(`a.actor_type = ${p.add(f.actorType)}`);
+  if (f.action !== undefined) {
+    if (f.action.endsWith('.*'))
+      w.push(`a.action = ANY(${p.add(actionsForPrefix(f.action.slice(0, -2)))}::text[])`);
+    else w.push(`a.action = ${p.add(f.action)}`);
+  }
+  if (f.category !== undefined) w.push(`a.category = ${p.add(f.category)}`);
+  if (f.resourceType !== undefined) w.push(`a.resource_type = ${p.add(f.resourceType)}`);
+  if (f.resourceId !== undefined) w.push(`a.resource_id = ${p.add(f.resourceId)}`);
+  if (f.outcome !== undefined) w.push(`a.outcome = ${p.add(f.outcome)}`);
+  if (f.severity !== undefined) w.push(`a.severity = ${p.add(f.severity)}`);
+  if (f.requestId !== undefined) w.push(`a.request_id = ${p.add(f.requestId)}`);
+  if (f.ip !== undefined) w.push(`a.ip_address <<= ${p.add(f.ip)}::inet`);
+  if (f.q !== undefined) w.push(`${AUDIT_SEARCH_EXPRESSION} ILIKE ${p.add(`%${escapeLike(f.q)}%`)}`);
+  if (f.errorType !== undefined) w.push(`a.error_type = ${p.add(f.errorType)}`);
+  if (f.errorsOnly) {
+    // The literal `outcome <> 'success'` lets the planner use the partial index audit_logs_not_success_idx.
+    w.push(
+      `a.outcome <> 'success' AND (a.outcome = 'error' OR (a.outcome = 'failure' AND a.severity IN ('error', 'critical')))`,
+    );
+  }
+  return w;
+}
+
+function whereSql(clauses: string[]): string {
+  return clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '';
+}
+
+export interface PageOptions {
+  order: SortOrder;
+  /** Rows to return (the service asks for one more to know whether a next page exists). */
+  limit: number;
+  after?: KeysetPosition;
+  offset?: number;
+}
+
+/** One page of items, newest (or oldest) first, by keyset `(occurred_at, id)` or by offset. */
+export function buildPageQuery(filters: AuditFilters, page: PageOptions): BuiltQuery {
+  const p = new Params();
+  const w = whereClauses(filters, p);
+  if (page.after) {
+    const ts = p.add(page.after.occurredAt);
+    const id = p.add(page.after.id);
+    // The single-column bound lets indexes that lead with a filter column (actor, action, …) use it too.
+    w.push(
+      page.order === 'desc'
+        ? `a.occurred_at <= ${ts}::timestamptz AND (a.occurred_at, a.id) < (${ts}::timestamptz, ${id}::uuid)`
+        : `a.occurred_at >= ${ts}::timestamptz AND (a.occurred_at, a.id) > (${ts}::timestamptz, ${id}::uuid)`,
+    );
+  }
+  const dir = page.order === 'desc' ? 'DESC' : 'ASC';
+  let sql = `SELECT ${AUDIT_ITEM_COLUMNS} FROM audit_logs a ${whereSql(w)} ORDER BY a.occurred_at ${dir}, a.id ${dir} LIMIT ${p.add(page.limit)}`;
+  if (page.offset) sql += ` OFFSET ${p.add(page.offset)}`;
+  return { sql, params: p.values };
+}
+
+/** Every matching item in order, for a server-side cursor (the export). */
+export function buildExportQuery(filters: AuditFilters, order: SortOrder): BuiltQuery {
+  const p = new Params();
+  const w = whereClauses(filters, p);
+  const dir = order === 'desc' ? 'DESC' : 'ASC';
+  return {
+    sql: `SELECT ${AUDIT_ITEM_COLUMNS} FROM audit_logs a ${whereSql(w)} ORDER BY a.occurred_at ${dir}, a.id ${dir}`,
+    params: p.values,
+  };
+}
+
+/** Exact count of matching rows; with `cap`, counts at most cap + 1 (enough to refuse an export). */
+export function buildCountQuery(filters: AuditFilters, cap?: number): BuiltQuery {
+  const p = new Params();
+  const w = whereClauses(filters, p);
+  if (cap === undefined)
+    return { sql: `SELECT count(*)::bigint AS count FROM audit_logs a ${whereSql(w)}`, params: p.values };
+  return {
+    sql: `SELECT count(*)::bigint AS count FROM (SELECT 1 FROM audit_logs a ${whereSql(w)} LIMIT ${p.add(cap + 1)}) capped`,
+    params: p.values,
+  };
+}
+
+export const STATS_GROUPS = ['action', 'category', 'outcome', 'actor', 'day'] as const;
+export type StatsGroup = (typeof STATS_GROUPS)[number];
+
+/** The bucket key (and, for actors, a label) of each group. */
+const GROUP_KEY: Record<StatsGroup, { key: string; label: string }> = {
+  action: { key: 'a.action', label: 'NULL::text' },
+  category: { key: 'a.category', label: 'NULL::text' },
+  outcome: { key: 'a.outcome', label: 'NULL::text' },
+  actor: { key: `coalesce(a.actor_id, a.actor_type)`, label: 'max(a.actor_display)' },
+  day: { key: `to_char(a.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')`, label: 'NULL::text' },
+};
+
+export const MAX_STATS_BUCKETS = 1000;
+
+/** Counts per group; days in date order, everything else most frequent first. */
+export function buildStatsQuery(filters: AuditFilters, groupBy: StatsGroup): BuiltQuery {
+  const p = new Params();
+  const w = whereClauses(filters, p);
+  const g = GROUP_KEY[groupBy];
+  const order = groupBy === 'day' ? 'key ASC' : 'count DESC, key ASC';
+  return {
+    sql: `SELECT ${g.key} AS key, ${g.label} AS label, count(*)::bigint AS count FROM audit_logs a ${whereSql(w)} GROUP BY 1 ORDER BY ${order} LIMIT ${MAX_STATS_BUCKETS}`,
+    params: p.values,
+  };
+}
+
+/** One item by id. */
+export function buildItemQuery(id: string): BuiltQuery {
+  return { sql: `SELECT ${AUDIT_ITEM_COLUMNS} FROM audit_logs a WHERE a.id = $1`, params: [id] };
+}

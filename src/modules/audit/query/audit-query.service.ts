@@ -1,0 +1,279 @@
+import { Injectable } from '@nestjs/common';
+import { InjectTransactionHost } from '@nestjs-cls/transactional';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import {
+  NotFoundError,
+  UnprocessableError,
+  ValidationFailedError,
+} from '../../../common/errors/domain-error';
+import { AppConfig } from '../../../config/app-config';
+import type { Tx } from '../../../database/transaction';
+import { AuditService } from '../audit.service';
+import { AuditCursorCodec } from './audit-cursor';
+import { CSV_HEADER, csvRow, toItem } from './audit-export.format';
+import {
+  AuditFilters,
+  AuditItemRow,
+  buildCountQuery,
+  buildExportQuery,
+  buildItemQuery,
+  buildPageQuery,
+  buildStatsQuery,
+  KeysetPosition,
+  SortOrder,
+} from './audit-query.builder';
+import type {
+  AuditErrorsQueryDto,
+  AuditExportQueryDto,
+  AuditFilterQueryDto,
+  AuditListQueryDto,
+  AuditStatsQueryDto,
+  ExportFormat,
+} from './dto/audit-query.dto';
+import type { AuditLogItemDto, AuditLogPageDto, AuditStatsDto } from './dto/audit-log.dto';
+
+/** Rows per FETCH of the export cursor: memory stays flat whatever the export's size. */
+export const EXPORT_BATCH_ROWS = 1000;
+
+export const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = {
+  csv: 'text/csv; charset=utf-8',
+  ndjson: 'application/x-ndjson; charset=utf-8',
+  json: 'application/json; charset=utf-8',
+};
+
+export interface PreparedExport {
+  filters: AuditFilters;
+  order: SortOrder;
+  format: ExportFormat;
+  rows: number;
+  filename: string;
+}
+
+const FILTER_KEYS = [
+  'from',
+  'to',
+  'actorId',
+  'actorType',
+  'action',
+  'category',
+  'resourceType',
+  'resourceId',
+  'outcome',
+  'severity',
+  'requestId',
+  'ip',
+  'q',
+] as const;
+
+function filtersOf(dto: AuditFilterQueryDto): AuditFilters {
+  const filters: AuditFilters = {};
+  for (const key of FILTER_KEYS) if (dto[key] !== undefined) filters[key] = dto[key];
+  return filters;
+}
+
+function checkRange(filters: { from?: string; to?: string }): void {
+  if (filters.from && filters.to && Date.parse(filters.from) > Date.parse(filters.to))
+    throw new ValidationFailedError('from must not be after to');
+}
+
+/** `20261101T000000Z`: a timestamp fit for a file name. */
+function fileStamp(iso: string): string {
+  return new Date(iso)
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
+}
+
+/** Waits until the sink drains, or reports that the client went away. */
+async function drained(sink: Writable): Promise<boolean> {
+  if (sink.destroyed) return false;
+  const ac = new AbortController();
+  try {
+    const result = await Promise.race([
+      once(sink, 'drain', { signal: ac.signal }).then(() => true),
+      once(sink, 'close', { signal: ac.signal }).then(() => false),
+    ]);
+    return result && !sink.destroyed;
+  } finally {
+    ac.abort();
+  }
+}
+
+/**
+ * The admin read side of the trail: search, the errors view, the streamed export and the stats. Every
+ * query runs in the request's transaction (`txHost.tx`), and each call describes itself to the
+ * request's audit event (audit.viewed / audit.exported) through AuditService.
+ */
+@Injectable()
+export class AuditQueryService {
+  private readonly cursors: AuditCursorCodec;
+
+  constructor(
+    @InjectTransactionHost() private readonly txHost: Tx,
+    private readonly audit: AuditService,
+    private readonly config: AppConfig,
+  ) {
+    this.cursors = new AuditCursorCodec(config.auditSigningKey);
+  }
+
+  private position(
+    cursor: string | undefined,
+    order: SortOrder,
+    filters: AuditFilters,
+  ): KeysetPosition | undefined {
+    if (cursor === undefined) return undefined;
+    const decoded = this.cursors.decode(cursor, order, filters);
+    if (decoded.ok) return decoded.position;
+    throw new ValidationFailedError(
+      decoded.reason === 'mismatch'
+        ? 'cursor was issued for other filters or another order'
+        : 'cursor is invalid (garbled, forged or edited)',
+    );
+  }
+
+  private async page(
+    filters: AuditFilters,
+    order: SortOrder,
+    limit: number,
+    cursor: string | undefined,
+    offset: number | undefined,
+    includeTotal: boolean,
+  ): Promise<AuditLogPageDto> {
+    if (cursor !== undefined && offset)
+      throw new ValidationFailedError('cursor and offset cannot be combined');
+    const after = this.position(cursor, order, filters);
+    const q = buildPageQuery(filters, { order, limit: limit + 1, after, offset });
+    const rows = await this.txHost.tx.query<AuditItemRow[]>(q.sql, q.params);
+    const items = rows.slice(0, limit).map(toItem);
+    const last = items[items.length - 1];
+    let nextCursor: string | null = null;
+    if (last && (rows.length > limit || order === 'asc'))
+      nextCursor = this.cursors.encode({ occurredAt: last.occurredAt, id: last.id }, order, filters);
+    // A tail (asc) that found nothing new keeps its place.
+    else if (!last && order === 'asc' && cursor !== undefined) nextCursor = cursor;
+    const result: AuditLogPageDto = { items, limit, nextCursor };
+    if (includeTotal) result.total = await this.count(filters);
+    this.audit.addMetadata({ rowCount: items.length, ...(includeTotal ? { total: result.total } : {}) });
+    return result;
+  }
+
+  private async count(filters: AuditFilters, cap?: number): Promise<number> {
+    const q = buildCountQuery(filters, cap);
+    const [row] = await this.txHost.tx.query<{ count: string }[]>(q.sql, q.params);
+    return Number(row.count);
+  }
+
+  async list(dto: AuditListQueryDto): Promise<AuditLogPageDto> {
+    const filters = filtersOf(dto);
+    this.audit.addMetadata({
+      view: 'list',
+      filters,
+      order: dto.order,
+      limit: dto.limit,
+      ...(dto.offset ? { offset: dto.offset } : {}),
+      ...(dto.cursor ? { cursor: true } : {}),
+    });
+    checkRange(filters);
+    return this.page(filters, dto.order, dto.limit, dto.cursor, dto.offset, dto.includeTotal === true);
+  }
+
+  async errors(dto: AuditErrorsQueryDto): Promise<AuditLogPageDto> {
+    const filters: AuditFilters = { errorsOnly: true };
+    if (dto.from !== undefined) filters.from = dto.from;
+    if (dto.to !== undefined) filters.to = dto.to;
+    if (dto.severity !== undefined) filters.severity = dto.severity;
+    if (dto.errorType !== undefined) filters.errorType = dto.errorType;
+    this.audit.addMetadata({
+      view: 'errors',
+      filters,
+      limit: dto.limit,
+      ...(dto.cursor ? { cursor: true } : {}),
+    });
+    checkRange(filters);
+    return this.page(filters, 'desc', dto.limit, dto.cursor, undefined, false);
+  }
+
+  async get(id: string): Promise<AuditLogItemDto> {
+    this.audit.setResource('audit_log', id);
+    this.audit.addMetadata({ view: 'item' });
+    const q = buildItemQuery(id);
+    const [row] = await this.txHost.tx.query<AuditItemRow[]>(q.sql, q.params);
+    if (!row) throw new NotFoundError('Audit event', id);
+    this.audit.setResource('audit_log', id, `${row.action} at ${row.occurred_at_text}`);
+    return toItem(row);
+  }
+
+  async stats(dto: AuditStatsQueryDto): Promise<AuditStatsDto> {
+    const filters = filtersOf(dto);
+    this.audit.addMetadata({ view: 'stats', groupBy: dto.groupBy, filters });
+    checkRange(filters);
+    const q = buildStatsQuery(filters, dto.groupBy);
+    const rows = await this.txHost.tx.query<{ key: string; label: string | null; count: string }[]>(
+      q.sql,
+      q.params,
+    );
+    this.audit.addMetadata({ rowCount: rows.length });
+    return {
+      groupBy: dto.groupBy,
+      buckets: rows.map((r) => ({
+        key: r.key,
+        ...(r.label !== null ? { label: r.label } : {}),
+        count: Number(r.count),
+      })),
+    };
+  }
+
+  /** Validates and counts before the first byte: over AUDIT_EXPORT_MAX_ROWS → 422. */
+  async prepareExport(dto: AuditExportQueryDto): Promise<PreparedExport> {
+    const filters = filtersOf(dto);
+    this.audit.addMetadata({ format: dto.format, order: dto.order, filters });
+    checkRange(filters);
+    const max = this.config.auditExportMaxRows;
+    const rows = await this.count(filters, max);
+    this.audit.addMetadata({ matchingRows: Math.min(rows, max + 1) });
+    if (rows > max)
+      throw new UnprocessableError(
+        `More than ${max} events match (AUDIT_EXPORT_MAX_ROWS): narrow the filters (e.g. from/to) and export in parts`,
+      );
+    const filename = `audit-logs-${filters.from ? fileStamp(filters.from) : 'beginning'}-${fileStamp(filters.to ?? new Date().toISOString())}.${dto.format}`;
+    return { filters, order: dto.order, format: dto.format, rows, filename };
+  }
+
+  /**
+   * Streams the export through a server-side cursor in the request's transaction, FETCHing
+   * EXPORT_BATCH_ROWS at a time and waiting for the sink to drain (backpressure). Does not end the
+   * sink. Returns the rows written and whether the client went away.
+   */
+  async streamExport(prepared: PreparedExport, sink: Writable): Promise<{ rows: number; aborted: boolean }> {
+    const tx = this.txHost.tx;
+    const q = buildExportQuery(prepared.filters, prepared.order);
+    await tx.query(`DECLARE audit_export NO SCROLL CURSOR FOR ${q.sql}`, q.params);
+    let rows = 0;
+    let aborted = false;
+    let first = true;
+    const write = async (chunk: string): Promise<boolean> => sink.write(chunk) || drained(sink);
+    // On an error the transaction rolls back, which closes the cursor too.
+    if (prepared.format === 'csv') aborted = !(await write(CSV_HEADER));
+    else if (prepared.format === 'json') aborted = !(await write('['));
+    while (!aborted) {
+      const batch = await tx.query<AuditItemRow[]>(`FETCH FORWARD ${EXPORT_BATCH_ROWS} FROM audit_export`);
+      if (batch.length === 0) break;
+      let chunk = '';
+      for (const row of batch) {
+        if (prepared.format === 'csv') chunk += csvRow(row);
+        else if (prepared.format === 'ndjson') chunk += `${JSON.stringify(toItem(row))}\n`;
+        else {
+          chunk += `${first ? '\n' : ',\n'}${JSON.stringify(toItem(row))}`;
+          first = false;
+        }
+      }
+      rows += batch.length;
+      aborted = !(await write(chunk));
+    }
+    if (!aborted && prepared.format === 'json') aborted = !(await write(first ? ']\n' : '\n]\n'));
+    await tx.query('CLOSE audit_export');
+    this.audit.addMetadata({ rowCount: rows, ...(aborted ? { aborted: true } : {}) });
+    return { rows, aborted };
+  }
+}

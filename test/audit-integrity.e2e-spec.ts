@@ -1,0 +1,229 @@
+import { TransactionRunner } from '../src/database/transaction-runner';
+import { AuditService } from '../src/modules/audit/audit.service';
+import { AuditSealer } from '../src/modules/audit/integrity/audit-sealer.service';
+import { AuditVerifier } from '../src/modules/audit/integrity/audit-verifier.service';
+import { canonicalSelect, ChainRow, eventHash } from '../src/modules/audit/integrity/canonical';
+import { PartitionManager } from '../src/modules/audit/integrity/partition-manager.service';
+import { monthPartition } from '../src/modules/audit/integrity/partitions';
+import { auditEvents } from './support/audit';
+import { bearer, createUser, loginAdmin } from './support/factories';
+import { seqAt, tamperAndVerify } from './support/integrity';
+import { createTestApp, TestApp } from './support/test-app';
+
+async function recordEvents(t: TestApp, n: number): Promise<void> {
+  const audit = t.app.get(AuditService);
+  await t.app.get(TransactionRunner).run(() =>
+    audit.recordMany(
+      Array.from({ length: n }, (_, i) => ({
+        action: 'system.started' as const,
+        actor: { type: 'system' as const, id: null, name: 'System' },
+        metadata: { i, nested: { b: [1, 2.5, 'x'], a: null } },
+        changes: i % 3 === 0 ? { title: { from: 'a "quoted" \u00e9', to: null } } : null,
+      })),
+    ),
+  );
+}
+
+describe('audit integrity: chain, checkpoints, verify, partitions', () => {
+  let t: TestApp;
+  let sealer: AuditSealer;
+
+  beforeAll(async () => {
+    t = await createTestApp({ AUDIT_CHECKPOINT_EVERY: '10' });
+    sealer = t.app.get(AuditSealer);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('audit_logs is partitioned by month: ≥ 3 partitions (pg_inherits) plus a default one after start-up', async () => {
+    const [{ relkind }] = await t.query<{ relkind: string }>(
+      `SELECT relkind FROM pg_class WHERE oid = 'audit_logs'::regclass`,
+    );
+    expect(relkind).toBe('p');
+    const parts = await t.query<{ name: string }>(
+      `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = 'audit_logs'::regclass`,
+    );
+    const names = parts.map((p) => p.name);
+    const now = new Date();
+    for (let i = 0; i <= 2; i++) expect(names).toContain(monthPartition(now, i).name);
+    expect(names).toContain('audit_logs_default');
+    expect(names.length).toBeGreaterThanOrEqual(4);
+    expect(await t.app.get(PartitionManager).ensure()).toEqual([]);
+  });
+
+  it('events are inserted unsealed; the sealer chains them in order and writes signed checkpoints', async () => {
+    await recordEvents(t, 32);
+    const before = await t.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM audit_logs WHERE hash IS NULL`,
+    );
+    expect(Number(before[0].n)).toBeGreaterThanOrEqual(32);
+    expect((await t.app.get(AuditVerifier).verify()).unsealed).toBeGreaterThanOrEqual(32);
+    const r = await sealer.sealOnce();
+    expect(r.locked).toBe(true);
+    expect(r.sealed).toBe(Number(before[0].n));
+    const rows = await t.query<{ chain_pos: string; seq: string }>(
+      `SELECT chain_pos::text, seq::text FROM audit_logs a ORDER BY a.chain_pos`,
+    );
+    expect(rows.map((x) => Number(x.chain_pos))).toEqual(rows.map((_, i) => i + 1));
+    const seqs = rows.map((x) => Number(x.seq));
+    expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+    const cps = await t.query<{ last_pos: string }>(
+      `SELECT last_pos::text FROM audit_checkpoints c ORDER BY c.last_pos`,
+    );
+    expect(cps.map((c) => Number(c.last_pos)).slice(0, 3)).toEqual([10, 20, 30]);
+    const v = await t.app.get(AuditVerifier).verify();
+    expect(v).toMatchObject({
+      valid: true,
+      firstBrokenSeq: null,
+      reason: null,
+      unsealed: 0,
+      checked: rows.length,
+    });
+    expect(v.checkpointsChecked).toBe(cps.length);
+    expect(await sealer.sealOnce()).toEqual({ locked: true, sealed: 0, checkpoints: 0 });
+  });
+
+  it('the hash is SHA-256(prev_hash ‖ canonical text) recomputed identically from the stored row', async () => {
+    const rows = await t.query<ChainRow>(
+      `SELECT ${canonicalSelect()} FROM audit_logs a WHERE a.chain_pos <= 3 ORDER BY a.chain_pos`,
+    );
+    for (const row of rows)
+      expect(eventHash(row.prev_hash as Buffer, row).equals(row.hash as Buffer)).toBe(true);
+    expect(rows[0].prev_hash?.equals(Buffer.alloc(32))).toBe(true);
+    expect(rows[1].prev_hash?.equals(rows[0].hash as Buffer)).toBe(true);
+  });
+
+  it('the trigger allows only filling the hash columns once; other updates, DELETE and TRUNCATE (also of a partition) fail', async () => {
+    await expect(t.query(`UPDATE audit_logs SET description = 'x' WHERE chain_pos = 1`)).rejects.toThrow(
+      /append-only/,
+    );
+    await expect(t.query(`UPDATE audit_logs SET hash = hash WHERE chain_pos = 1`)).rejects.toThrow(
+      /append-only/,
+    );
+    await expect(
+      t.query(
+        `UPDATE audit_logs SET chain_pos = 999, hash = hash, prev_hash = prev_hash WHERE chain_pos = 1`,
+      ),
+    ).rejects.toThrow(/append-only/);
+    await expect(t.query(`DELETE FROM audit_logs WHERE chain_pos = 1`)).rejects.toThrow(/append-only/);
+    await expect(t.query(`TRUNCATE audit_logs`)).rejects.toThrow(/append-only/);
+    await expect(t.query(`TRUNCATE "${monthPartition(new Date()).name}"`)).rejects.toThrow(/append-only/);
+    await expect(t.query(`UPDATE audit_checkpoints SET event_count = 1`)).rejects.toThrow(/append-only/);
+    await expect(t.query(`DELETE FROM audit_checkpoints`)).rejects.toThrow(/append-only/);
+    await expect(t.query(`TRUNCATE audit_archives`)).rejects.toThrow(/append-only/);
+  });
+
+  it('GET /audit-logs/verify: admin only, recorded as audit.verified with the result', async () => {
+    const admin = await loginAdmin(t.http);
+    const res = await t.http
+      .get('/api/v1/audit-logs/verify?fromSeq=1')
+      .set(...bearer(admin))
+      .expect(200);
+    expect(res.body).toMatchObject({ valid: true, firstBrokenSeq: null, reason: null });
+    expect(res.body.checked).toBeGreaterThan(30);
+    const [e] = await auditEvents(t, `action = 'audit.verified'`);
+    expect(e.metadata.result).toMatchObject({ valid: true, fromSeq: '1', toSeq: null });
+    const user = await createUser(t.http, admin);
+
+    await t.http
+      .get('/api/v1/audit-logs/verify')
+      .set(...bearer(user.token))
+      .expect(403);
+    await t.http
+      .get('/api/v1/audit-logs/verify?fromSeq=abc')
+      .set(...bearer(admin))
+      .expect(400);
+    await sealer.sealOnce();
+  });
+
+  it('verify over a seq range checks only that range', async () => {
+    const v = await t.app
+      .get(AuditVerifier)
+      .verify({ fromSeq: await seqAt(t, 5), toSeq: await seqAt(t, 12) });
+    expect(v).toMatchObject({ valid: true, checked: 8 });
+  });
+
+  describe('tampering (as superuser with session_replication_role = replica)', () => {
+    it('one field of one event edited: the first broken seq is that event', async () => {
+      const v = await tamperAndVerify(t, (q) =>
+        q(`UPDATE audit_logs SET description = 'nothing happened' WHERE chain_pos = 15`),
+      );
+      expect(v).toMatchObject({ valid: false, firstBrokenSeq: await seqAt(t, 15) });
+      expect(v.reason).toMatch(/altered/);
+    });
+
+    it('an event deleted: the next event is broken', async () => {
+      const v = await tamperAndVerify(t, (q) => q(`DELETE FROM audit_logs WHERE chain_pos = 15`));
+      expect(v).toMatchObject({ valid: false, firstBrokenSeq: await seqAt(t, 16) });
+      expect(v.reason).toMatch(/missing|deleted/);
+    });
+
+    it('a forged event inserted into the chain (with a correct SHA-256): the event after it is broken', async () => {
+      const after = await seqAt(t, 15);
+      const v = await tamperAndVerify(t, async (q) => {
+        await q(`UPDATE audit_logs SET chain_pos = -(chain_pos + 1) WHERE chain_pos >= 15`);
+        await q(`UPDATE audit_logs SET chain_pos = -chain_pos WHERE chain_pos < 0`);
+        // A copy of event 14 with another id, seq and text, at position 15, linked to 14, hashed correctly.
+        await q(
+          `INSERT INTO audit_logs SELECT (jsonb_populate_record(a, jsonb_build_object(
+             'id', '00000000-0000-4000-8000-000000000001', 'seq', 900000, 'chain_pos', 15,
+             'description', 'Forged: admin approved everything'))).* FROM audit_logs a WHERE a.chain_pos = 14`,
+        );
+        const [prev] = await q<{ hash: Buffer }>(`SELECT hash FROM audit_logs WHERE chain_pos = 14`);
+        const [forged] = await q<ChainRow>(`SELECT ${canonicalSelect()} FROM audit_logs WHERE seq = 900000`);
+        await q(`UPDATE audit_logs SET prev_hash = $1, hash = $2 WHERE seq = 900000`, [
+          prev.hash,
+          eventHash(prev.hash, forged),
+        ]);
+      });
+      expect(v).toMatchObject({ valid: false, firstBrokenSeq: after });
+    });
+
+    it('the chain recomputed from an event on without the key: the first checkpoint after it disagrees', async () => {
+      const v = await tamperAndVerify(t, async (q) => {
+        await q(`UPDATE audit_logs SET description = 'rewritten' WHERE chain_pos = 15`);
+        const rows = await q<ChainRow>(
+          `SELECT ${canonicalSelect()} FROM audit_logs a WHERE a.chain_pos >= 14 ORDER BY a.chain_pos`,
+        );
+        let prev = rows[0].hash as Buffer;
+        for (const row of rows.slice(1)) {
+          const hash = eventHash(prev, row);
+          await q(`UPDATE audit_logs SET prev_hash = $1, hash = $2 WHERE chain_pos = $3`, [
+            prev,
+            hash,
+            row.chain_pos,
+          ]);
+          prev = hash;
+        }
+      });
+      expect(v).toMatchObject({ valid: false, firstBrokenSeq: await seqAt(t, 20) });
+      expect(v.reason).toMatch(/checkpoint .* rewritten/);
+    });
+
+    it('the newest events cut off: the newest checkpoint names the missing event', async () => {
+      const [{ pos }] = await t.query<{ pos: string }>(
+        `SELECT max(last_pos)::text AS pos FROM audit_checkpoints`,
+      );
+      const expected = await seqAt(t, Number(pos));
+      const v = await tamperAndVerify(t, (q) =>
+        q(`DELETE FROM audit_logs WHERE chain_pos > $1`, [Number(pos) - 3]),
+      );
+      expect(v).toMatchObject({ valid: false, firstBrokenSeq: expected });
+      expect(v.reason).toMatch(/cut off/);
+    });
+
+    it('a forged checkpoint signature is found', async () => {
+      const v = await tamperAndVerify(t, (q) =>
+        q(`UPDATE audit_checkpoints SET signature = sha256(signature) WHERE last_pos = 20`),
+      );
+      expect(v).toMatchObject({ valid: false, firstBrokenSeq: await seqAt(t, 20) });
+      expect(v.reason).toMatch(/signature/);
+    });
+
+    it('after each rolled-back tamper case the trail verifies again', async () => {
+      expect(await t.app.get(AuditVerifier).verify()).toMatchObject({ valid: true });
+    });
+  });
+});

@@ -1,0 +1,36 @@
+import { QueryRunner } from 'typeorm';
+import { QueryFn, verifyChain, VerifyResult } from '../../src/modules/audit/integrity/chain-verifier';
+import type { TestApp } from './test-app';
+
+export const SIGNING_KEY = 'test-audit-signing-key-long-enough-0000';
+
+/**
+ * Runs `fn` in a transaction with `session_replication_role = replica` (as the superuser: triggers
+ * off, as an attacker with superuser rights would do), then verifies inside that same transaction and
+ * rolls everything back, so each tamper case starts from the intact chain.
+ */
+export async function tamperAndVerify(
+  t: TestApp,
+  fn: (q: QueryFn) => Promise<unknown>,
+): Promise<VerifyResult> {
+  const qr: QueryRunner = t.dataSource.createQueryRunner();
+  await qr.connect();
+  try {
+    await qr.startTransaction();
+    const q: QueryFn = <T>(sql: string, params?: unknown[]) => qr.query(sql, params) as Promise<T[]>;
+    await q('SET LOCAL session_replication_role = replica');
+    await fn(q);
+    await q('SET LOCAL session_replication_role = origin');
+    return await verifyChain(q, SIGNING_KEY, { batchSize: 7 });
+  } finally {
+    await qr.rollbackTransaction();
+    await qr.release();
+  }
+}
+
+export async function seqAt(t: TestApp, pos: number): Promise<string> {
+  const [r] = await t.query<{ seq: string }>(`SELECT seq::text AS seq FROM audit_logs WHERE chain_pos = $1`, [
+    pos,
+  ]);
+  return r.seq;
+}
