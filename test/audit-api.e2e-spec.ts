@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { AuditEventRow } from '../src/modules/audit/audit.types';
+import { AuditSealer } from '../src/modules/audit/integrity/audit-sealer.service';
 import { auditEvents, eventsOfRequest, rid } from './support/audit';
 import { insertApiKey, insertRows, seedRow } from './support/audit-seed';
 import { parseCsv } from './support/csv';
@@ -207,6 +208,15 @@ describe('admin audit API', () => {
         failure: 'Failure/red',
         error: 'Error/orange',
       });
+    });
+
+    it('shows sealed: false until the sealer has chained the event, then true', async () => {
+      const [row] = await t.query<{ id: string }>(
+        `SELECT id FROM audit_logs WHERE hash IS NULL ORDER BY seq LIMIT 1`,
+      );
+      expect(((await get(`/api/v1/audit-logs/${row.id}`).expect(200)).body as Item).sealed).toBe(false);
+      await t.app.get(AuditSealer).sealOnce();
+      expect(((await get(`/api/v1/audit-logs/${row.id}`).expect(200)).body as Item).sealed).toBe(true);
     });
 
     type Case = [string, (s: AuditEventRow) => boolean, (i: Item) => boolean];

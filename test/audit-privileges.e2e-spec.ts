@@ -28,6 +28,9 @@ import { createServerDatabase, onServer } from './support/test-app';
       await superuser.query(`CREATE ROLE "${owner}" LOGIN PASSWORD 'pw'`);
       await superuser.query(`CREATE ROLE "${appRole}" LOGIN PASSWORD 'pw'`);
       await superuser.query(`ALTER SCHEMA public OWNER TO "${owner}"`);
+      // Extensions are installed once by a superuser (docs/operations.md); the migration's
+      // CREATE EXTENSION IF NOT EXISTS then has nothing to do.
+      await superuser.query('CREATE EXTENSION IF NOT EXISTS pg_trgm');
       const migrator = new DataSource({
         ...buildDataSourceOptions({ kind: 'server', url: as(db.url, owner), poolSize: 1 }),
         logging: false,

@@ -186,7 +186,7 @@ describe('property-based: every route, body, path and query parameter', () => {
         { numRuns: perOp, seed: Number(process.env.FUZZ_SEED ?? 20261122), endOnFailure: true },
       );
     }
-     
+
     console.log(
       `property-based: ${cases} cases over ${ops.length} operations; statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
     );

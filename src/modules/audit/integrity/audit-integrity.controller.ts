@@ -13,7 +13,10 @@ export class VerifyQueryDto {
   @Matches(/^\d{1,18}$/, { message: 'fromSeq must be a non-negative integer' })
   fromSeq?: string;
 
-  @ApiPropertyOptional({ description: 'Last seq to verify (omit to verify up to the newest checkpoint)' })
+  @ApiPropertyOptional({
+    description: 'Last seq to verify (omit to verify up to the newest checkpoint)',
+    example: '5000',
+  })
   @IsOptional()
   @Matches(/^\d{1,18}$/, { message: 'toSeq must be a non-negative integer' })
   toSeq?: string;

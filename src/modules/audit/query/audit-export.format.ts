@@ -35,8 +35,7 @@ export function toItem(r: AuditItemRow): AuditLogItemDto {
         ? { type: r.error_type, message: r.error_message, stack: r.error_stack }
         : null,
     display: { label: display.label, color: display.color },
-    // The integrity work (hash chain) sets this once an event is covered by a seal.
-    sealed: false,
+    sealed: r.sealed,
   };
 }
 

@@ -49,7 +49,7 @@ export const AUDIT_ITEM_COLUMNS = `a.id, a.seq::text AS seq,
   a.action, a.category, a.outcome, a.severity, a.actor_type, a.actor_id, a.actor_display,
   a.resource_type, a.resource_id, a.resource_display, a.request_id, a.http_method, a.http_path,
   a.status_code, a.duration_ms, host(a.ip_address) AS ip, a.user_agent, a.changes, a.metadata,
-  a.description, a.error_type, a.error_message, a.error_stack`;
+  a.description, a.error_type, a.error_message, a.error_stack, (a.hash IS NOT NULL) AS sealed`;
 
 /** One row as selected by AUDIT_ITEM_COLUMNS. */
 export interface AuditItemRow {
@@ -78,6 +78,8 @@ export interface AuditItemRow {
   description: string;
   error_type: string | null;
   error_message: string | null;
+  /** Covered by the hash chain (the sealer fills the hash within about a second). */
+  sealed: boolean;
   error_stack: string | null;
 }
 

@@ -206,7 +206,7 @@ export class AuditLogItemDto {
 
   @ApiProperty({
     description:
-      'Whether the event is covered by the integrity hash chain (filled in by the integrity work; false until then)',
+      'Whether the event is covered by the hash chain yet (the sealer chains new events within about a second)',
     example: false,
   })
   sealed!: boolean;
