@@ -1,0 +1,53 @@
+import { resolve } from 'node:path';
+
+/** Bench settings, from the environment. BENCH_QUICK=1 shrinks everything for a smoke run. */
+export interface BenchConfig {
+  databaseUrl: string;
+  quick: boolean;
+  rows: number;
+  legSeconds: number;
+  reps: number;
+  connections: number;
+  ingestRowsPerRep: number;
+  queryCalls: number;
+  cursorPage: number;
+  offsetDepth: number;
+  exportRows: number;
+  embeddedReps: number;
+  repoRoot: string;
+}
+
+function intEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw.replace(/_/g, ''));
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number`);
+  return Math.floor(n);
+}
+
+export function loadBenchConfig(): BenchConfig {
+  const databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) {
+    throw new Error(
+      'DATABASE_URL is required: the bench runs against a PostgreSQL server, e.g.\n' +
+        '  DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench',
+    );
+  }
+  const quick = ['1', 'true', 'yes'].includes((process.env.BENCH_QUICK ?? '').toLowerCase());
+  const rows = intEnv('BENCH_ROWS', quick ? 60_000 : 2_000_000);
+  return {
+    databaseUrl,
+    quick,
+    rows,
+    legSeconds: intEnv('BENCH_LEG_SECONDS', quick ? 2 : 10),
+    reps: intEnv('BENCH_REPS', 5),
+    connections: 10,
+    ingestRowsPerRep: intEnv('BENCH_INGEST_ROWS', quick ? 2_000 : 20_000),
+    queryCalls: intEnv('BENCH_QUERY_CALLS', 50),
+    cursorPage: quick ? 50 : 1000,
+    offsetDepth: Math.min(100_000, Math.floor(rows / 2)),
+    exportRows: Math.min(rows, 1_000_000),
+    embeddedReps: intEnv('BENCH_EMBEDDED_REPS', 5),
+    repoRoot: resolve(__dirname, '..', '..', '..'),
+  };
+}

@@ -1,0 +1,104 @@
+import { ChildApp } from './child-app';
+import type { BenchContext } from './context';
+import { withClient } from './db';
+import { dropSecondaryIndexes, ensureMonthlyPartitions, generateAuditRows, rebuildIndexes } from './generate';
+import { fmtInt, nowMs, sleep } from './stats';
+
+export interface SealingFigures {
+  /** Rows sealed by the app's own sealer (generated + earlier events). */
+  rows: number;
+  ms: number;
+  /** Highest sealed seq: verification runs over seq 1 … maxSeq. */
+  maxSeq: string;
+  completed: boolean;
+}
+
+export interface Dataset {
+  rows: number;
+  generateMs: number;
+  integrity: boolean;
+  partitioned: boolean;
+  sealing?: SealingFigures;
+}
+
+/** Rows of the generated data that are sealed (and verified); the rest stays unsealed. */
+export const verifyRowsFor = (rows: number): number =>
+  Math.min(rows, Number(process.env.BENCH_VERIFY_ROWS ?? 100_000));
+
+/**
+ * Generates BENCH_ROWS audit rows. With the integrity feature present, the first `verifyRows` of them
+ * are sealed by the app's own sealer (a child app with the integrity jobs on) before the rest is
+ * loaded, so target 5 can verify a real chain without sealing every generated row.
+ */
+export async function prepareDataset(ctx: BenchContext): Promise<Dataset> {
+  const { cfg } = ctx;
+  const t0 = nowMs();
+  return withClient(ctx.db.url, async (c) => {
+    const cols = await c.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM information_schema.columns WHERE table_name = 'audit_logs' AND column_name = 'chain_pos'`,
+    );
+    const integrity = Number(cols.rows[0].n) > 0;
+    const partitions = await ensureMonthlyPartitions(c, 12);
+    const kind = await c.query<{ relkind: string }>(
+      `SELECT relkind FROM pg_class WHERE oid = 'public.audit_logs'::regclass`,
+    );
+    const partitioned = kind.rows[0]?.relkind === 'p';
+    if (partitions > 0) ctx.progress(`created ${partitions} monthly partitions for the generated months`);
+    // The sealer needs its own indexes (unsealed rows, chain position): keep those during the load.
+    const dropped = await dropSecondaryIndexes(c, ['audit_logs_unsealed_idx', 'audit_logs_chain_pos_uq']);
+    let sealing: SealingFigures | undefined;
+    try {
+      const first = integrity ? verifyRowsFor(cfg.rows) : cfg.rows;
+      ctx.progress(`generating ${fmtInt(cfg.rows)} audit rows in SQL`);
+      await generateAuditRows(c, 1, first, cfg.rows, ctx.progress);
+      if (integrity) sealing = await seal(ctx, c);
+      if (first < cfg.rows) await generateAuditRows(c, first + 1, cfg.rows, cfg.rows, ctx.progress);
+    } finally {
+      await rebuildIndexes(c, dropped, ctx.progress);
+    }
+    return { rows: cfg.rows, generateMs: nowMs() - t0, integrity, partitioned, sealing };
+  });
+}
+
+async function seal(ctx: BenchContext, c: import('pg').Client): Promise<SealingFigures> {
+  const pending = async (): Promise<number> =>
+    Number(
+      (await c.query<{ n: string }>(`SELECT count(*)::text AS n FROM audit_logs WHERE chain_pos IS NULL`))
+        .rows[0].n,
+    );
+  const total = await pending();
+  ctx.progress(`sealing ${fmtInt(total)} rows with the app's own sealer`);
+  const app = await ChildApp.start({
+    name: 'sealer',
+    repoRoot: ctx.cfg.repoRoot,
+    workDir: ctx.workDir,
+    databaseUrl: ctx.db.url,
+    auditEnabled: true,
+    env: { AUDIT_INTEGRITY_JOBS_ENABLED: 'true', AUDIT_SEAL_INTERVAL_MS: '200' },
+  });
+  const t0 = nowMs();
+  let left = total;
+  const deadline = t0 + 420_000;
+  let lastReport = t0;
+  try {
+    // The app's own events (system.started) join the queue; done when nothing older is left.
+    while (nowMs() < deadline) {
+      left = await pending();
+      if (left <= 5) break;
+      await sleep(500);
+      if (nowMs() - lastReport > 15_000) {
+        lastReport = nowMs();
+        ctx.progress(`sealing: ${fmtInt(left)} rows not yet committed as sealed`);
+      }
+    }
+  } finally {
+    await app.stop();
+  }
+  const ms = nowMs() - t0;
+  const maxSeq = (
+    await c.query<{ s: string | null }>(
+      `SELECT max(seq)::text AS s FROM audit_logs WHERE chain_pos IS NOT NULL`,
+    )
+  ).rows[0].s;
+  return { rows: total - left, ms, maxSeq: maxSeq ?? '0', completed: left <= 5 };
+}
