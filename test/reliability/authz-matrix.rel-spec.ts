@@ -297,7 +297,7 @@ describe('authorization matrix generated from the OpenAPI document', () => {
           ]);
       }
     }
-     
+
     console.log(
       `authorization matrix: ${routes.length} routes × ${IDENTITIES.length} identities = ${calls} calls`,
     );

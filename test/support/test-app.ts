@@ -118,6 +118,8 @@ export async function createTestApp(
     databaseUrl: serverDb?.url,
     workDir,
     async close() {
+      // A client that is still sending (an aborted upload) must not keep the server from closing.
+      (app.getHttpServer()).closeAllConnections();
       await app.close();
       await serverDb?.drop();
       rmSync(workDir, { recursive: true, force: true });

@@ -28,6 +28,25 @@ export function bodyParserErrorToHttp(err: unknown): unknown {
   }
 }
 
+/** Deepest nesting a JSON body may have: deeper bodies are refused before anything walks them. */
+export const MAX_JSON_DEPTH = 32;
+
+/** Nesting depth of a parsed JSON value, without recursion (a hostile body cannot blow the stack). */
+export function jsonDepth(value: unknown, limit = MAX_JSON_DEPTH): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== 'object') continue;
+    const depth = d + 1;
+    if (depth > max) max = depth;
+    if (max > limit) return max;
+    for (const child of Array.isArray(v) ? v : Object.values(v as Record<string, unknown>))
+      stack.push([child, depth]);
+  }
+  return max;
+}
+
 /**
  * JSON body parsing as Nest middleware, so that malformed JSON (400) and oversized bodies (413)
  * reach the global exception filter and get the standard error shape.
@@ -41,6 +60,12 @@ export class JsonBodyMiddleware implements NestMiddleware {
   }
 
   use(req: Request, res: Response, next: NextFunction): void {
-    this.parser(req, res, (err?: unknown) => (err ? next(bodyParserErrorToHttp(err)) : next()));
+    this.parser(req, res, (err?: unknown) => {
+      if (err) return next(bodyParserErrorToHttp(err));
+      if (jsonDepth(req.body) > MAX_JSON_DEPTH) {
+        return next(new BadRequestException(`JSON body is nested more than ${MAX_JSON_DEPTH} levels deep`));
+      }
+      next();
+    });
   }
 }

@@ -20,8 +20,11 @@ export interface TempUpload {
  * never leaves a file behind a missing row, and a committed row never points at a half-written file.
  */
 export interface AttachmentStorage {
-  /** Streams `source` to a new temporary object, hashing and counting the bytes on the way. */
-  writeTemp(source: Readable, headBytes: number): Promise<TempUpload>;
+  /**
+   * Streams `source` to a new temporary object, hashing and counting the bytes on the way.
+   * `onStart` learns the temporary key before the first byte is written.
+   */
+  writeTemp(source: Readable, headBytes: number, onStart?: (tempKey: string) => void): Promise<TempUpload>;
   /** Removes a temporary object (no error when it is already gone). */
   discardTemp(tempKey: string): Promise<void>;
   /** Moves a temporary object under its final key. */

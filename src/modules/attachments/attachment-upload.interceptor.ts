@@ -28,9 +28,13 @@ type RequestWithFile = Request & { file?: UploadedTempFile };
  * matching the declared image/PDF type → 415; no file, an empty file, any other field or a malformed
  * body → 400.
  */
+/** Room for the multipart boundaries and part headers around the file itself. */
+const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
+
 @Injectable()
 export class AttachmentUploadInterceptor implements NestInterceptor {
   private readonly maxBytes: number;
+  private readonly engine: UploadStorageEngine;
   private readonly allowedTypes: Set<string>;
   private readonly middleware: (req: Request, res: Response, next: (err?: unknown) => void) => void;
 
@@ -40,9 +44,10 @@ export class AttachmentUploadInterceptor implements NestInterceptor {
     private readonly transactions: TransactionRunner,
   ) {
     this.maxBytes = config.attachmentMaxBytes;
+    this.engine = new UploadStorageEngine(storage);
     this.allowedTypes = new Set(config.attachmentAllowedTypes);
     this.middleware = multer({
-      storage: new UploadStorageEngine(storage),
+      storage: this.engine,
       limits: {
         fileSize: this.maxBytes,
         files: 1,
@@ -69,9 +74,32 @@ export class AttachmentUploadInterceptor implements NestInterceptor {
   }
 
   private async parse(req: RequestWithFile, res: Response): Promise<void> {
-    await new Promise<void>((resolve, reject) =>
-      this.middleware(req, res, (err?: unknown) => (err ? reject(this.toDomainError(err)) : resolve())),
-    );
+    // Cut an oversized upload off early: a declared or observed body far over the limit is answered
+    // at once with Connection: close (multer alone would drain the whole body before answering).
+    const ceiling = this.maxBytes + MULTIPART_OVERHEAD_BYTES;
+    const tooLarge = () => {
+      res.setHeader('Connection', 'close');
+      // Multer is still writing the part it has: remove it once the answer is out.
+      res.once('finish', () => void this.engine.discardAll(req));
+      return new PayloadTooLargeError(`${UPLOAD_FIELD} must be at most ${this.maxBytes} bytes`);
+    };
+    if (Number(req.headers['content-length'] ?? 0) > ceiling) throw tooLarge();
+    await new Promise<void>((resolve, reject) => {
+      let seen = 0;
+      const count = (chunk: Buffer) => {
+        seen += chunk.length;
+        if (seen > ceiling) {
+          req.off('data', count);
+          reject(tooLarge());
+        }
+      };
+      req.on('data', count);
+      this.middleware(req, res, (err?: unknown) => {
+        req.off('data', count);
+        if (err) reject(this.toDomainError(err));
+        else resolve();
+      });
+    });
     const file = req.file;
     if (file) {
       const tempKey = file.path;

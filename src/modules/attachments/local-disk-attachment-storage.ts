@@ -37,8 +37,13 @@ export class LocalDiskAttachmentStorage implements AttachmentStorage {
     return join(this.tmpDir, tempKey);
   }
 
-  async writeTemp(source: Readable, headBytes: number): Promise<TempUpload> {
+  async writeTemp(
+    source: Readable,
+    headBytes: number,
+    onStart?: (tempKey: string) => void,
+  ): Promise<TempUpload> {
     const tempKey = randomUUID();
+    onStart?.(tempKey);
     const path = this.tempPath(tempKey);
     const hash = createHash('sha256');
     let size = 0;

@@ -20,6 +20,15 @@ export interface UploadedTempFile extends StoredUploadInfo {
 }
 
 /** A storage failure (disk full, permissions): a 500, unlike the client's mistakes. */
+const TEMP_KEYS = Symbol('uploadTempKeys');
+
+/** The temporary keys an upload request has started, kept on the request itself. */
+function tempKeysOf(req: Request): string[] {
+  const holder = req as Request & { [TEMP_KEYS]?: string[] };
+  holder[TEMP_KEYS] ??= [];
+  return holder[TEMP_KEYS];
+}
+
 export class UploadStorageFailure extends Error {
   constructor(cause: unknown) {
     super('Storing the upload failed', { cause });
@@ -35,12 +44,17 @@ export class UploadStorageFailure extends Error {
 export class UploadStorageEngine implements StorageEngine {
   constructor(private readonly storage: AttachmentStorage) {}
 
+  /** Removes every temporary file this request started (an upload refused before multer finished). */
+  async discardAll(req: Request): Promise<void> {
+    for (const key of tempKeysOf(req).splice(0)) await this.storage.discardTemp(key);
+  }
+
   _handleFile(
-    _req: Request,
+    req: Request,
     file: Express.Multer.File,
     callback: (error?: Error | null, info?: Partial<Express.Multer.File>) => void,
   ): void {
-    this.store(file).then(
+    this.store(file, (tempKey) => tempKeysOf(req).push(tempKey)).then(
       (info) => callback(null, info),
       (e: unknown) => callback(e instanceof Error ? e : new Error(String(e))),
     );
@@ -53,10 +67,13 @@ export class UploadStorageEngine implements StorageEngine {
     );
   }
 
-  private async store(file: Express.Multer.File): Promise<StoredUploadInfo> {
+  private async store(
+    file: Express.Multer.File,
+    onStart: (tempKey: string) => void,
+  ): Promise<StoredUploadInfo> {
     let written;
     try {
-      written = await this.storage.writeTemp(file.stream, MAGIC_BYTES_NEEDED);
+      written = await this.storage.writeTemp(file.stream, MAGIC_BYTES_NEEDED, onStart);
     } catch (e) {
       // A file-system error is ours (500); anything else is a broken request (client gone, malformed
       // multipart body), which multer usually reports first anyway.
