@@ -150,14 +150,39 @@ describe('audit integrity: chain, checkpoints, verify, partitions', () => {
       const v = await tamperAndVerify(t, (q) =>
         q(`UPDATE audit_logs SET description = 'nothing happened' WHERE chain_pos = 15`),
       );
-      expect(v).toMatchObject({ valid: false, firstBrokenSeq: await seqAt(t, 15) });
+      // checked: the events before it (windows of 7 positions: 1–7, 8–14, then 15 opens a window).
+      expect(v).toMatchObject({ valid: false, firstBrokenSeq: await seqAt(t, 15), checked: 14 });
       expect(v.reason).toMatch(/altered/);
     });
 
     it('an event deleted: the next event is broken', async () => {
       const v = await tamperAndVerify(t, (q) => q(`DELETE FROM audit_logs WHERE chain_pos = 15`));
-      expect(v).toMatchObject({ valid: false, firstBrokenSeq: await seqAt(t, 16) });
+      expect(v).toMatchObject({ valid: false, firstBrokenSeq: await seqAt(t, 16), checked: 14 });
       expect(v.reason).toMatch(/missing|deleted/);
+    });
+
+    it('a range links its first event to the event before it: an edit before the range is outside it, a deletion there breaks the range', async () => {
+      const fromSeq = await seqAt(t, 16);
+      const toSeq = await seqAt(t, 25);
+      const edited = await tamperAndVerify(
+        t,
+        (q) => q(`UPDATE audit_logs SET description = 'nothing happened' WHERE chain_pos = 15`),
+        { fromSeq, toSeq },
+      );
+      expect(edited).toMatchObject({ valid: true, checked: 10 });
+      const deleted = await tamperAndVerify(t, (q) => q(`DELETE FROM audit_logs WHERE chain_pos = 15`), {
+        fromSeq,
+        toSeq,
+      });
+      expect(deleted).toMatchObject({ valid: false, firstBrokenSeq: fromSeq, checked: 0 });
+      expect(deleted.reason).toMatch(/missing/);
+      const inside = await tamperAndVerify(
+        t,
+        (q) => q(`UPDATE audit_logs SET prev_hash = sha256(prev_hash) WHERE chain_pos = 23`),
+        { fromSeq, toSeq, batchSize: 4 },
+      );
+      expect(inside).toMatchObject({ valid: false, firstBrokenSeq: await seqAt(t, 23), checked: 7 });
+      expect(inside.reason).toMatch(/prev_hash/);
     });
 
     it('a forged event inserted into the chain (with a correct SHA-256): the event after it is broken', async () => {

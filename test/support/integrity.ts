@@ -1,5 +1,10 @@
 import { QueryRunner } from 'typeorm';
-import { QueryFn, verifyChain, VerifyResult } from '../../src/modules/audit/integrity/chain-verifier';
+import {
+  QueryFn,
+  verifyChain,
+  VerifyOptions,
+  VerifyResult,
+} from '../../src/modules/audit/integrity/chain-verifier';
 import type { TestApp } from './test-app';
 
 export const SIGNING_KEY = 'test-audit-signing-key-long-enough-0000';
@@ -7,11 +12,13 @@ export const SIGNING_KEY = 'test-audit-signing-key-long-enough-0000';
 /**
  * Runs `fn` in a transaction with `session_replication_role = replica` (as the superuser: triggers
  * off, as an attacker with superuser rights would do), then verifies inside that same transaction and
- * rolls everything back, so each tamper case starts from the intact chain.
+ * rolls everything back, so each tamper case starts from the intact chain. Windows of 7 chain
+ * positions per statement, so that tampering meets window boundaries.
  */
 export async function tamperAndVerify(
   t: TestApp,
   fn: (q: QueryFn) => Promise<unknown>,
+  options: VerifyOptions = {},
 ): Promise<VerifyResult> {
   const qr: QueryRunner = t.dataSource.createQueryRunner();
   await qr.connect();
@@ -21,7 +28,7 @@ export async function tamperAndVerify(
     await q('SET LOCAL session_replication_role = replica');
     await fn(q);
     await q('SET LOCAL session_replication_role = origin');
-    return await verifyChain(q, SIGNING_KEY, { batchSize: 7 });
+    return await verifyChain(q, SIGNING_KEY, { batchSize: 7, ...options });
   } finally {
     await qr.rollbackTransaction();
     await qr.release();

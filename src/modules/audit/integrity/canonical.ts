@@ -69,18 +69,38 @@ const CASTS: Partial<Record<CanonicalField, string>> = {
   metadata: 'metadata::text',
 };
 
+/** The SQL expression giving one field's canonical text (text columns as stored). */
+function fieldText(field: CanonicalField, alias?: string): string {
+  const column = alias ? `${alias}.${field}` : field;
+  const cast = CASTS[field];
+  return cast ? cast.replace(new RegExp(`\\b${field}\\b`), column) : column;
+}
+
 /** The SELECT list producing a ChainRow (table alias optional). */
 export function canonicalSelect(alias?: string): string {
   const p = alias ? `${alias}.` : '';
-  const cols = CANONICAL_FIELDS.map((f) => {
-    const cast = CASTS[f];
-    return cast ? `${cast.replace(new RegExp(`\\b${f}\\b`), `${p}${f}`)} AS ${f}` : `${p}${f}`;
-  });
+  const cols = CANONICAL_FIELDS.map((f) => `${fieldText(f, alias)} AS ${f}`);
   return [...cols, `${p}prev_hash`, `${p}hash`].join(', ');
 }
 
 export const GENESIS_HASH = Buffer.alloc(32);
 const EVENT_TAG = 'audit-event/v1';
+
+/**
+ * The canonical string computed by PostgreSQL, from the same field list and casts as canonicalSelect:
+ * `array_to_json(text[])` renders `["audit-event/v1","v1",null,…]` without spaces and escapes strings
+ * as JSON.stringify does (`\"`, `\\`, `\b\f\n\r\t`, other control characters as lower-case
+ * `\u00xx`, everything else, DEL and non-ASCII included, as is). test/audit-canonical-sql.e2e-spec.ts
+ * checks that it equals canonicalEvent() byte for byte over hostile values.
+ */
+export function canonicalEventSql(alias?: string): string {
+  return `array_to_json(ARRAY['${EVENT_TAG}', ${CANONICAL_FIELDS.map((f) => fieldText(f, alias)).join(', ')}]::text[])::text`;
+}
+
+/** eventHash() computed by PostgreSQL: sha256(prev_hash ‖ UTF-8(canonical string)), a bytea. */
+export function eventHashSql(alias?: string, prevHash = alias ? `${alias}.prev_hash` : 'prev_hash'): string {
+  return `sha256(${prevHash} || convert_to(${canonicalEventSql(alias)}, 'UTF8'))`;
+}
 
 export function canonicalEvent(row: CanonicalRow): string {
   return JSON.stringify([EVENT_TAG, ...CANONICAL_FIELDS.map((f) => row[f] ?? null)]);
