@@ -6,6 +6,7 @@ import { AppModule } from '../../src/app.module';
 import { TransactionRunner } from '../../src/database/transaction-runner';
 import { AuditEventFactory } from '../../src/modules/audit/audit-event.factory';
 import { AuditService } from '../../src/modules/audit/audit.service';
+import { AUDIT_INSERT_COLUMNS, auditInsertValues } from '../../src/modules/audit/audit-writer';
 import type { AuditEventInput, AuditEventRow } from '../../src/modules/audit/audit.types';
 import {
   BENCH_ADMIN_EMAIL,
@@ -20,65 +21,11 @@ import { fmt, fmtInt, fmtRatio, median, nowMs } from '../lib/stats';
 const TARGET = '2. Ingestion: AuditService.recordMany vs raw multi-row INSERT';
 const GOAL = '≥ 0.7× raw';
 
-/** The columns AuditWriter inserts (the raw baseline inserts exactly these). */
-const COLUMNS = [
-  'id',
-  'occurred_at',
-  'action',
-  'category',
-  'outcome',
-  'severity',
-  'actor_type',
-  'actor_id',
-  'actor_display',
-  'resource_type',
-  'resource_id',
-  'resource_display',
-  'request_id',
-  'http_method',
-  'http_path',
-  'status_code',
-  'duration_ms',
-  'ip_address',
-  'user_agent',
-  'changes',
-  'metadata',
-  'description',
-  'error_type',
-  'error_message',
-  'error_stack',
-] as const;
+/** The raw baseline inserts exactly the columns and values AuditWriter does, with plain `pg`. */
+const COLUMNS = AUDIT_INSERT_COLUMNS;
 const ROWS_PER_STATEMENT = 1000;
 
-function rowValues(r: AuditEventRow): unknown[] {
-  return [
-    r.id,
-    r.occurredAt,
-    r.action,
-    r.category,
-    r.outcome,
-    r.severity,
-    r.actorType,
-    r.actorId,
-    r.actorDisplay,
-    r.resourceType,
-    r.resourceId,
-    r.resourceDisplay,
-    r.requestId,
-    r.httpMethod,
-    r.httpPath,
-    r.statusCode,
-    r.durationMs,
-    r.ipAddress,
-    r.userAgent,
-    r.changes === null ? null : JSON.stringify(r.changes),
-    JSON.stringify(r.metadata),
-    r.description,
-    r.errorType,
-    r.errorMessage,
-    r.errorStack,
-  ];
-}
+const rowValues = auditInsertValues;
 
 /** An import-like batch: task updates by a handful of users. */
 function makeInputs(n: number, rep: number): AuditEventInput[] {

@@ -3,7 +3,8 @@ import { isIP } from 'node:net';
 import type { EntityManager } from 'typeorm';
 import type { AuditEventRow } from './audit.types';
 
-const COLUMNS = [
+/** The columns of one event, in insert order (also used by the ingestion benchmark's raw baseline). */
+export const AUDIT_INSERT_COLUMNS = [
   'id',
   'occurred_at',
   'action',
@@ -34,7 +35,8 @@ const COLUMNS = [
 /** Rows per statement: 25 columns × 1000 rows stays far below PostgreSQL's 65,535 parameters. */
 const MAX_ROWS_PER_STATEMENT = 1000;
 
-function values(r: AuditEventRow): unknown[] {
+/** One event's values, in AUDIT_INSERT_COLUMNS order. */
+export function auditInsertValues(r: AuditEventRow): unknown[] {
   return [
     r.id,
     r.occurredAt,
@@ -73,11 +75,11 @@ export class AuditWriter {
       const params: unknown[] = [];
       const tuples = chunk.map((row) => {
         const base = params.length;
-        params.push(...values(row));
-        return `(${COLUMNS.map((_, i) => `$${base + i + 1}`).join(', ')})`;
+        params.push(...auditInsertValues(row));
+        return `(${AUDIT_INSERT_COLUMNS.map((_, i) => `$${base + i + 1}`).join(', ')})`;
       });
       await manager.query(
-        `INSERT INTO audit_logs (${COLUMNS.join(', ')}) VALUES ${tuples.join(', ')} ON CONFLICT (id, occurred_at) DO NOTHING`,
+        `INSERT INTO audit_logs (${AUDIT_INSERT_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')} ON CONFLICT (id, occurred_at) DO NOTHING`,
         params,
       );
     }
