@@ -20,7 +20,12 @@ export async function configureApp(app: NestExpressApplication): Promise<INestAp
   app.set('trust proxy', config.trustProxy);
   // The request context first: request id, actor, IP for everything that follows (incl. errors).
   app.use(new ClsMiddleware(clsMiddlewareOptions).use);
-  app.use(helmet());
+  // upgrade-insecure-requests would send Swagger UI's calls to https:// on a plain-http dev server.
+  app.use(
+    helmet({
+      contentSecurityPolicy: { directives: { upgradeInsecureRequests: config.isProduction ? [] : null } },
+    }),
+  );
   const origins = config.corsOrigins;
   if (origins.length > 0) app.enableCors({ origin: origins, exposedHeaders: ['X-Request-Id'] });
   app.setGlobalPrefix('api/v1', { exclude: ['health'] });
