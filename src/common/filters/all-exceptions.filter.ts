@@ -17,14 +17,20 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
   constructor(protected readonly cls: ClsService<RequestContextStore>) {}
 
-  catch(exception: unknown, host: ArgumentsHost): void | Promise<void> {
+  async catch(exception: unknown, host: ArgumentsHost): Promise<void> {
     if (host.getType() !== 'http') throw exception;
     const ctx = host.switchToHttp();
     const req = ctx.getRequest<Request>();
     const res = ctx.getResponse<Response>();
     const mapped = mapException(exception);
     this.log(mapped, exception, req);
-    return this.respond(res, req, mapped, exception);
+    await this.record(exception, mapped, req);
+    this.respond(res, req, mapped, exception);
+  }
+
+  /** Hook run before the answer is sent (the audit filter records the exception here). */
+  protected record(_exception: unknown, _mapped: MappedException, _req: Request): Promise<void> {
+    return Promise.resolve();
   }
 
   protected requestId(req: Request): string {

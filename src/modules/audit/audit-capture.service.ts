@@ -120,11 +120,11 @@ export class AuditCapture {
   /** For the exception filter: what the interceptor did not record (guard denials, unhandled errors). */
   async writeUnrecorded(
     exception: unknown,
+    mapped: MappedException,
     attempted?: AuditedOptions,
     params?: Record<string, string>,
   ): Promise<void> {
     if (!this.enabled || this.alreadyRecorded() || !this.cls.isActive()) return;
-    const mapped = mapException(exception);
     let action: AuditAction | undefined;
     if (this.isDenial(mapped)) action = 'access.denied';
     else if (mapped.statusCode === 429) action = 'security.rate_limited';

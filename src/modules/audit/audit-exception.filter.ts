@@ -1,9 +1,9 @@
-import { ArgumentsHost, Catch } from '@nestjs/common';
+import { Catch } from '@nestjs/common';
 import type { Request } from 'express';
 import { ClsService } from 'nestjs-cls';
 import type { RequestContextStore } from '../../common/context/request-context';
 import { AllExceptionsFilter } from '../../common/filters/all-exceptions.filter';
-import { mapException } from '../../common/filters/exception-mapping';
+import type { MappedException } from '../../common/filters/exception-mapping';
 import { AuditCapture } from './audit-capture.service';
 import { AUDIT_ROUTE_KEY } from './audit-route.guard';
 import type { AuditedOptions } from './audited.decorator';
@@ -21,19 +21,14 @@ export class AuditExceptionFilter extends AllExceptionsFilter {
     super(cls);
   }
 
-  override async catch(exception: unknown, host: ArgumentsHost): Promise<void> {
-    if (host.getType() !== 'http') throw exception;
-    const req = host.switchToHttp().getRequest<Request>();
-    const res = host.switchToHttp().getResponse<import('express').Response>();
-    const mapped = mapException(exception);
-    this.log(mapped, exception, req);
+  protected override async record(exception: unknown, mapped: MappedException, req: Request): Promise<void> {
     const cls = this.cls as unknown as ClsService;
     const attempted = cls.isActive() ? cls.get<AuditedOptions | undefined>(AUDIT_ROUTE_KEY) : undefined;
     await this.capture.writeUnrecorded(
       exception,
+      mapped,
       attempted,
       req.params as Record<string, string> | undefined,
     );
-    this.respond(res, req, mapped, exception);
   }
 }
