@@ -1,3 +1,4 @@
+import { percentile } from '../../bench/lib/stats';
 import { TransactionRunner } from '../../src/database/transaction-runner';
 import { AuditSealer } from '../../src/modules/audit/integrity/audit-sealer.service';
 import { AuditVerifier } from '../../src/modules/audit/integrity/audit-verifier.service';
@@ -8,10 +9,6 @@ import { createTestApp, onServer, TestApp } from '../support/test-app';
 const describeServer = onServer() ? describe : describe.skip;
 const CLIENTS = 50;
 const DURATION_MS = Number(process.env.LOAD_DURATION_MS ?? 30_000);
-
-function percentile(sorted: number[], p: number): number {
-  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
 
 describeServer('load: 50 concurrent clients doing task mutations', () => {
   let t: TestApp;
@@ -81,12 +78,11 @@ describeServer('load: 50 concurrent clients doing task mutations', () => {
       `SELECT action, count(*)::int AS n FROM audit_logs WHERE outcome = 'success' AND action IN ('task.created', 'task.updated', 'task.deleted') GROUP BY action`,
     );
     const count = (a: string) => events.find((e) => e.action === a)?.n ?? 0;
-    const sorted = [...latencies].sort((a, b) => a - b);
     const total = latencies.length;
 
     console.log(
       `load: ${total} requests in ${DURATION_MS / 1000} s (${Math.round(total / (DURATION_MS / 1000))} req/s), statuses ${JSON.stringify(Object.fromEntries(byStatus))}, ` +
-        `p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms; ` +
+        `p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms; ` +
         `committed created/updated/deleted ${committed.created}/${committed.updated}/${committed.deleted}, events ${count('task.created')}/${count('task.updated')}/${count('task.deleted')}`,
     );
     expect(fiveXX).toBe(0);
