@@ -38,7 +38,8 @@ async function main(): Promise<void> {
   const db: BenchDatabase = await createBenchDatabase(cfg.databaseUrl);
   cleanup = async () => {
     await stopAllChildApps();
-    await db.drop().catch((e: unknown) => progress(`could not drop the bench database: ${String(e)}`));
+    if (cfg.keepDatabase) progress(`kept database ${db.name} (BENCH_KEEP_DB)`);
+    else await db.drop().catch((e: unknown) => progress(`could not drop the bench database: ${String(e)}`));
     rmSync(workDir, { recursive: true, force: true });
   };
   progress(`created database ${db.name}`);

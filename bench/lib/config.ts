@@ -15,6 +15,8 @@ export interface BenchConfig {
   exportRows: number;
   embeddedReps: number;
   repoRoot: string;
+  /** BENCH_KEEP_DB=1: leave the bench database in place at the end (to study its plans by hand). */
+  keepDatabase: boolean;
 }
 
 function intEnv(name: string, fallback: number): number {
@@ -33,7 +35,8 @@ export function loadBenchConfig(): BenchConfig {
         '  DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench',
     );
   }
-  const quick = ['1', 'true', 'yes'].includes((process.env.BENCH_QUICK ?? '').toLowerCase());
+  const flag = (name: string): boolean => ['1', 'true', 'yes'].includes((process.env[name] ?? '').toLowerCase());
+  const quick = flag('BENCH_QUICK');
   const rows = intEnv('BENCH_ROWS', quick ? 60_000 : 2_000_000);
   return {
     databaseUrl,
@@ -49,5 +52,6 @@ export function loadBenchConfig(): BenchConfig {
     exportRows: Math.min(rows, 1_000_000),
     embeddedReps: intEnv('BENCH_EMBEDDED_REPS', 5),
     repoRoot: resolve(__dirname, '..', '..', '..'),
+    keepDatabase: flag('BENCH_KEEP_DB'),
   };
 }

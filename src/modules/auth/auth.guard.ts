@@ -43,7 +43,7 @@ export class AuthGuard implements CanActivate {
     this.cls.set('credentialPresented', true);
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) throw new UnauthenticatedError('Authorization header must be "Bearer <token>"', true);
-    const { session, user } = await this.auth.authenticate(match[1]);
+    const { sessionId, user } = await this.auth.authenticate(match[1]);
     this.cls.set('actor', {
       type: 'user',
       id: user.id,
@@ -51,7 +51,7 @@ export class AuthGuard implements CanActivate {
       email: user.email,
 
       role: user.role,
-      sessionId: session.id,
+      sessionId,
     });
     return true;
   }

@@ -5,9 +5,17 @@ import type { Tx } from '../../database/transaction';
 import { SessionEntity } from './session.entity';
 import { UserEntity } from './user.entity';
 
+/** What a live session tells about its caller (never the password hash). */
 export interface ActiveSession {
-  session: SessionEntity;
-  user: UserEntity;
+  sessionId: string;
+  user: Pick<UserEntity, 'id' | 'email' | 'displayName' | 'role'>;
+}
+
+interface ActiveSessionRow {
+  id: string;
+  email: string;
+  display_name: string;
+  role: UserEntity['role'];
 }
 
 /** Issued tokens (one row per `jti`): the source of truth for logout and revocation. */
@@ -23,22 +31,19 @@ export class SessionsService {
     await this.repo.insert({ id, userId, expiresAt, revokedAt: null });
   }
 
-  /** The session and its user, if the session is live and the user active; otherwise null. */
+  /**
+   * The session's user, if the session is live (not revoked, not expired) and the user active;
+   * otherwise null. Every authenticated request runs this: one plain statement, decided in SQL.
+   */
   async findActive(id: string): Promise<ActiveSession | null> {
-    const session = await this.repo
-      .createQueryBuilder('s')
-      .innerJoinAndSelect('s.user', 'u')
-      .where('s.id = :id', { id })
-      .getOne();
-    if (
-      !session?.user ||
-      session.revokedAt !== null ||
-      session.expiresAt.getTime() <= Date.now() ||
-      !session.user.isActive
-    ) {
-      return null;
-    }
-    return { session, user: session.user };
+    const [row] = await this.txHost.tx.query<ActiveSessionRow[]>(
+      `SELECT u.id, u.email, u.display_name, u.role
+         FROM sessions s JOIN users u ON u.id = s.user_id
+        WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > clock_timestamp() AND u.is_active`,
+      [id],
+    );
+    if (!row) return null;
+    return { sessionId: id, user: { id: row.id, email: row.email, displayName: row.display_name, role: row.role } };
   }
 
   async revoke(id: string): Promise<void> {
