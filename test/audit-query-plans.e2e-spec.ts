@@ -1,6 +1,7 @@
 import {
   AuditFilters,
   buildPageQuery,
+  buildSearchWalkQuery,
   BuiltQuery,
   KeysetPosition,
 } from '../src/modules/audit/query/audit-query.builder';
@@ -138,4 +139,18 @@ function nodes(plan: PlanNode): PlanNode[] {
       expect(planNodes.some((n) => n['Index Name']?.startsWith('audit_logs_'))).toBe(true);
     }
   });
+
+  it.each([
+    ['q alone', { q: 'Thing 12345' }],
+    ['q + actorId', { q: 'Thing', actorId: 'user-0' }],
+  ] as [string, AuditFilters][])(
+    'text search, first phase (%s): an index walk, bounded, no sequential scan',
+    async (_label, f) => {
+      for (const after of [undefined, deep]) {
+        const planNodes = await plan(buildSearchWalkQuery(f, { limit: 51, after, walkRows: 1000 }));
+        expect(await bigSeqScans(planNodes)).toEqual([]);
+        expect(planNodes.some((n) => n['Index Name']?.startsWith('audit_logs_'))).toBe(true);
+      }
+    },
+  );
 });

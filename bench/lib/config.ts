@@ -35,7 +35,8 @@ export function loadBenchConfig(): BenchConfig {
         '  DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench',
     );
   }
-  const flag = (name: string): boolean => ['1', 'true', 'yes'].includes((process.env[name] ?? '').toLowerCase());
+  const flag = (name: string): boolean =>
+    ['1', 'true', 'yes'].includes((process.env[name] ?? '').toLowerCase());
   const quick = flag('BENCH_QUICK');
   const rows = intEnv('BENCH_ROWS', quick ? 60_000 : 2_000_000);
   return {

@@ -1,3 +1,4 @@
+import { Agent, request } from 'node:http';
 import { BENCH_ADMIN_EMAIL, BENCH_ADMIN_PASSWORD } from './child-app';
 
 export interface HttpResult {
@@ -5,22 +6,46 @@ export interface HttpResult {
   body: string;
 }
 
-export async function httpJson(
+/**
+ * One keep-alive agent for every timed call: a plain `node:http` client costs the (shared, 2-core)
+ * machine far less CPU per request than `fetch` (undici), so the figures are the server's, not the
+ * client's (measured: about 1 ms less per call).
+ */
+const agent = new Agent({ keepAlive: true });
+
+export function httpJson(
   baseUrl: string,
   method: string,
   path: string,
   token?: string,
   body?: unknown,
 ): Promise<HttpResult> {
-  const res = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    body: body !== undefined ? JSON.stringify(body) : undefined,
+  const payload = body !== undefined ? JSON.stringify(body) : undefined;
+  return new Promise<HttpResult>((resolveP, reject) => {
+    const req = request(
+      `${baseUrl}${path}`,
+      {
+        method,
+        agent,
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(payload !== undefined
+            ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+            : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolveP({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
   });
-  return { status: res.status, body: await res.text() };
 }
 
 export async function loginAdmin(baseUrl: string): Promise<string> {

@@ -43,7 +43,10 @@ export class SessionsService {
       [id],
     );
     if (!row) return null;
-    return { sessionId: id, user: { id: row.id, email: row.email, displayName: row.display_name, role: row.role } };
+    return {
+      sessionId: id,
+      user: { id: row.id, email: row.email, displayName: row.display_name, role: row.role },
+    };
   }
 
   async revoke(id: string): Promise<void> {

@@ -172,26 +172,57 @@ export interface PageOptions {
   limit: number;
   after?: KeysetPosition;
   offset?: number;
+  /** A slice of time (ISO 8601): rows with occurred_at > above and ≤ atOrBelow (either may be open). */
+  slice?: { above?: string; atOrBelow?: string };
+}
+
+/** The keyset condition: strictly after `after` in the page order. */
+function keysetClause(after: KeysetPosition, order: SortOrder, p: ValueSink): string {
+  const ts = p.add(after.occurredAt);
+  const id = p.add(after.id);
+  // The single-column bound lets indexes that lead with a filter column (actor, action, …) use it too.
+  return order === 'desc'
+    ? `a.occurred_at <= ${ts}::timestamptz AND (a.occurred_at, a.id) < (${ts}::timestamptz, ${id}::uuid)`
+    : `a.occurred_at >= ${ts}::timestamptz AND (a.occurred_at, a.id) > (${ts}::timestamptz, ${id}::uuid)`;
 }
 
 /** One page of items, newest (or oldest) first, by keyset `(occurred_at, id)` or by offset. */
 export function buildPageQuery(filters: AuditFilters, page: PageOptions): BuiltQuery {
   const p = new Params();
   const w = whereClauses(filters, p);
-  if (page.after) {
-    const ts = p.add(page.after.occurredAt);
-    const id = p.add(page.after.id);
-    // The single-column bound lets indexes that lead with a filter column (actor, action, …) use it too.
-    w.push(
-      page.order === 'desc'
-        ? `a.occurred_at <= ${ts}::timestamptz AND (a.occurred_at, a.id) < (${ts}::timestamptz, ${id}::uuid)`
-        : `a.occurred_at >= ${ts}::timestamptz AND (a.occurred_at, a.id) > (${ts}::timestamptz, ${id}::uuid)`,
-    );
-  }
+  if (page.after) w.push(keysetClause(page.after, page.order, p));
+  if (page.slice?.above !== undefined) w.push(`a.occurred_at > ${p.add(page.slice.above)}::timestamptz`);
+  if (page.slice?.atOrBelow !== undefined)
+    w.push(`a.occurred_at <= ${p.add(page.slice.atOrBelow)}::timestamptz`);
   const dir = page.order === 'desc' ? 'DESC' : 'ASC';
   let sql = `SELECT ${AUDIT_ITEM_COLUMNS} FROM audit_logs a ${whereSql(w)} ORDER BY a.occurred_at ${dir}, a.id ${dir} LIMIT ${p.add(page.limit)}`;
   if (page.offset) sql += ` OFFSET ${p.add(page.offset)}`;
   return { sql, params: p.values };
+}
+
+/**
+ * The first phase of a text search (`q`, newest first): walk the newest `walkRows` rows that match
+ * every other filter, in index order, and keep those whose text matches. The walk stops as soon as
+ * the page is full, so a term that is frequent among recent events costs a few hundred rows; it never
+ * reads more than `walkRows`. (The planner cannot tell "frequent overall" from "frequent lately": left
+ * alone it walks the time index for a frequent term even when the newest match is millions of rows
+ * back.)
+ */
+export function buildSearchWalkQuery(
+  filters: AuditFilters,
+  page: { limit: number; after?: KeysetPosition; walkRows: number },
+): BuiltQuery {
+  const { q, ...others } = filters;
+  if (q === undefined) throw new Error('buildSearchWalkQuery: no q');
+  const p = new Params();
+  const w = whereClauses(others, p);
+  if (page.after) w.push(keysetClause(page.after, 'desc', p));
+  const newest = `SELECT * FROM audit_logs a ${whereSql(w)} ORDER BY a.occurred_at DESC, a.id DESC LIMIT ${p.add(page.walkRows)}`;
+  const text = whereClauses({ q }, p).join(' AND ');
+  return {
+    sql: `SELECT ${AUDIT_ITEM_COLUMNS} FROM (${newest}) a WHERE ${text} ORDER BY a.occurred_at DESC, a.id DESC LIMIT ${p.add(page.limit)}`,
+    params: p.values,
+  };
 }
 
 /** Every matching item in order, for a server-side cursor (the export). */

@@ -22,6 +22,7 @@ import {
   buildExportQuery,
   buildItemQuery,
   buildPageQuery,
+  buildSearchWalkQuery,
   buildStatsQuery,
   KeysetPosition,
   SortOrder,
@@ -35,6 +36,12 @@ import type {
   ExportFormat,
 } from './dto/audit-query.dto';
 import type { AuditLogItemDto, AuditLogPageDto, AuditStatsDto } from './dto/audit-log.dto';
+
+/** Rows the first phase of a text search walks, newest first (see buildSearchWalkQuery). */
+export const SEARCH_WALK_ROWS = 1000;
+/** The second phase's slices of time, newest first: the last hour, then back to 8, 64, 512 and 4,096 hours, then the rest. */
+export const SEARCH_SLICE_HOURS = [1, 8, 64, 512, 4096] as const;
+const HOUR_MS = 3_600_000;
 
 /** Rows per FETCH of the export cursor: memory stays flat whatever the export's size. */
 export const EXPORT_BATCH_ROWS = 1000;
@@ -146,8 +153,13 @@ export class AuditQueryService {
     if (cursor !== undefined && offset)
       throw new ValidationFailedError('cursor and offset cannot be combined');
     const after = this.position(cursor, order, filters);
-    const q = buildPageQuery(filters, { order, limit: limit + 1, after, offset });
-    const rows = await this.txHost.tx.query<AuditItemRow[]>(q.sql, q.params);
+    let rows: AuditItemRow[];
+    if (filters.q !== undefined && order === 'desc' && !offset)
+      rows = await this.searchNewest(filters, limit + 1, after);
+    else {
+      const q = buildPageQuery(filters, { order, limit: limit + 1, after, offset });
+      rows = await this.txHost.tx.query<AuditItemRow[]>(q.sql, q.params);
+    }
     const items = rows.slice(0, limit).map(toItem);
     const last = items[items.length - 1];
     let nextCursor: string | null = null;
@@ -159,6 +171,60 @@ export class AuditQueryService {
     if (includeTotal) result.total = await this.count(filters);
     this.audit.addMetadata({ rowCount: items.length, ...(includeTotal ? { total: result.total } : {}) });
     return result;
+  }
+
+  /**
+   * The newest `want` rows matching a text search (`q`), in two phases. 1: walk the newest rows in
+   * index order (at most SEARCH_WALK_ROWS; enough when the term is frequent lately). 2: otherwise the
+   * trigram index, through bitmap scans only (index and sequential scans off for these statements),
+   * one slice of time at a time, newest first, until the page is full: each slice reads only the
+   * partitions it covers and, through a BitmapAnd with the time index, only the matches inside it. A
+   * rare term costs about what one unsliced search would; a term that is frequent overall but absent
+   * from recent events no longer walks the whole recent past row by row. Slices are disjoint and in
+   * order, so their rows concatenate into the same page a single statement would return.
+   */
+  private async searchNewest(
+    filters: AuditFilters,
+    want: number,
+    after: KeysetPosition | undefined,
+  ): Promise<AuditItemRow[]> {
+    const tx = this.txHost.tx;
+    const walk = buildSearchWalkQuery(filters, { limit: want, after, walkRows: SEARCH_WALK_ROWS });
+    const walked = await tx.query<AuditItemRow[]>(walk.sql, walk.params);
+    if (walked.length >= want) return walked;
+
+    const [saved] = await tx.query<{ indexscan: string; seqscan: string }[]>(
+      `WITH saved AS MATERIALIZED (
+         SELECT current_setting('enable_indexscan') AS indexscan, current_setting('enable_seqscan') AS seqscan)
+       SELECT saved.indexscan, saved.seqscan,
+              set_config('enable_indexscan', 'off', true), set_config('enable_seqscan', 'off', true)
+         FROM saved`,
+    );
+    const rows: AuditItemRow[] = [];
+    const top = after ? Date.parse(after.occurredAt) : Date.now();
+    const from = filters.from !== undefined ? Date.parse(filters.from) : undefined;
+    let atOrBelow: string | undefined;
+    for (const hours of [...SEARCH_SLICE_HOURS, undefined]) {
+      const above = hours === undefined ? undefined : new Date(top - hours * HOUR_MS).toISOString();
+      const q = buildPageQuery(filters, {
+        order: 'desc',
+        limit: want - rows.length,
+        after,
+        slice: { above, atOrBelow },
+      });
+      rows.push(...(await tx.query<AuditItemRow[]>(q.sql, q.params)));
+      if (rows.length >= want || above === undefined) break;
+      // The `from` filter bounds the search: no slice below it.
+      if (from !== undefined && Date.parse(above) <= from) break;
+      atOrBelow = above;
+    }
+    // Back to the planner's normal choices for the rest of the request (a failed statement above
+    // aborts the transaction instead, and the rollback discards these settings).
+    await tx.query(
+      `SELECT set_config('enable_indexscan', $1, true), set_config('enable_seqscan', $2, true)`,
+      [saved.indexscan, saved.seqscan],
+    );
+    return rows;
   }
 
   private async count(filters: AuditFilters, cap?: number): Promise<number> {
