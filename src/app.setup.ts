@@ -17,6 +17,9 @@ import { setupSwagger } from './swagger';
 export async function configureApp(app: NestExpressApplication): Promise<INestApplication> {
   const config = app.get(AppConfig);
   app.disable('x-powered-by');
+  // No ETag: every JSON answer would be hashed (SHA-1 of the whole body) for conditional GETs that an
+  // API of changing, access-controlled data does not serve; a list page of 50 events is ~35 KB.
+  app.set('etag', false);
   app.set('trust proxy', config.trustProxy);
   // The request context first: request id, actor, IP for everything that follows (incl. errors).
   app.use(new ClsMiddleware(clsMiddlewareOptions).use);

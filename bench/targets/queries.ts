@@ -10,6 +10,8 @@ const GOAL = 'p95 ≤ 10 ms (HTTP)';
 /** The deepest `offset` the admin API accepts (AuditListQueryDto: @Max(10000)). */
 const API_MAX_OFFSET = 10_000;
 const COLS = 'ORDER BY occurred_at DESC, id DESC LIMIT 51';
+/** A query whose warm-up call takes longer than this is timed over 50 calls instead of BENCH_QUERY_CALLS. */
+const SLOW_MS = 50;
 /** The expression the trigram index serves (see the AuditApi migration). */
 const SEARCH = `("description" || ' ' || coalesce("actor_display", '') || ' ' || coalesce("resource_display", ''))`;
 
@@ -194,11 +196,17 @@ export async function runQueriesTarget(ctx: BenchContext, app: ChildApp): Promis
     for (const spec of specs) {
       const r: QueryResult = { spec, http: [], sql: [], errors: 0, emptyPages: 0 };
       // Two untimed warm-up calls each, then A B A B …
+      let warmest = 0;
       for (let i = 0; i < 2; i++) {
-        await timeHttp(app.baseUrl, `/api/v1/audit-logs${spec.http}`, token);
-        await timeSql(c, spec.sql, spec.params);
+        warmest = Math.max(
+          warmest,
+          (await timeHttp(app.baseUrl, `/api/v1/audit-logs${spec.http}`, token)).ms,
+        );
+        warmest = Math.max(warmest, await timeSql(c, spec.sql, spec.params));
       }
-      const calls = spec.cursorServed ? cfg.queryCalls : Math.max(10, Math.min(cfg.queryCalls, 50));
+      // A slow query (a warm-up call over SLOW_MS) gets the issue's minimum of 50 calls: the time bound.
+      const calls =
+        spec.cursorServed && warmest <= SLOW_MS ? cfg.queryCalls : Math.max(10, Math.min(cfg.queryCalls, 50));
       for (let i = 0; i < calls; i++) {
         const runHttp = async (): Promise<void> => {
           const h = await timeHttp(app.baseUrl, `/api/v1/audit-logs${spec.http}`, token);
@@ -225,7 +233,7 @@ export async function runQueriesTarget(ctx: BenchContext, app: ChildApp): Promis
     }
 
     const detail = [
-      `${cfg.queryCalls} timed calls per query (after 2 warm-up calls), HTTP and SQL interleaved call by call; ` +
+      `${cfg.queryCalls} timed calls per query (50 for a query whose warm-up call took over ${SLOW_MS} ms; after 2 warm-up calls), HTTP and SQL interleaved call by call; ` +
         'HTTP = the admin API with an admin token (each call also records its own `audit.viewed` event); ' +
         'SQL = the equivalent `SELECT * … ORDER BY occurred_at DESC, id DESC LIMIT 51` over one plain `pg` connection. ' +
         `Data: ${cfg.rows.toLocaleString('en-US')} generated rows (the issue states the goal at 10,000,000). ` +
