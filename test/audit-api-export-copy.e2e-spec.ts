@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AuditEventRow } from '../src/modules/audit/audit.types';
+import { AuditSealer } from '../src/modules/audit/integrity/audit-sealer.service';
 import { CSV_HEADER, csvRow } from '../src/modules/audit/query/audit-export.format';
 import { AUDIT_ITEM_COLUMNS, AuditItemRow, sqlLiteral } from '../src/modules/audit/query/audit-query.builder';
 import { eventsOfRequest, rid } from './support/audit';
@@ -135,6 +136,21 @@ describe.each(['copy', 'cursor'] as const)('audit export (AUDIT_EXPORT_STRATEGY=
     const js = await get(`${API}/export?format=json&from=${FROM}&to=${TO}&order=desc`);
     expect(js.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(JSON.parse(js.text)).toEqual([...items].reverse());
+  });
+
+  it('NDJSON and JSON: sealed as in the API once the sealer has chained the rows', async () => {
+    await t.app.get(AuditSealer).sealOnce();
+    const items = (await listed(`from=${FROM}&to=${TO}&order=asc`)) as { sealed: boolean }[];
+    expect(items.map((i) => i.sealed)).toEqual(rows.map(() => true));
+    const nd = await get(`${API}/export?format=ndjson&from=${FROM}&to=${TO}&order=asc`);
+    expect(
+      nd.text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as unknown),
+    ).toEqual(items);
+    const js = await get(`${API}/export?format=json&from=${FROM}&to=${TO}&order=asc`);
+    expect(JSON.parse(js.text)).toEqual(items);
   });
 
   it('hostile filter values are data, never SQL: same rows as the (bind-parameter) search', async () => {
