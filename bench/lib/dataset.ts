@@ -54,7 +54,7 @@ export async function prepareDataset(ctx: BenchContext): Promise<Dataset> {
       if (integrity) sealing = await seal(ctx, c);
       if (first < cfg.rows) await generateAuditRows(c, first + 1, cfg.rows, cfg.rows, ctx.progress);
     } finally {
-      await rebuildIndexes(c, dropped, ctx.progress);
+      await rebuildIndexes(c, dropped, ctx.progress, ctx.db.url);
     }
     return { rows: cfg.rows, generateMs: nowMs() - t0, integrity, partitioned, sealing };
   });

@@ -4,12 +4,14 @@ import type { BenchContext } from '../lib/context';
 import { actorId, resourceId } from '../lib/generate';
 import { httpJson, loginAdmin } from '../lib/http';
 import { notMerged, table, type TargetResult } from '../lib/report';
-import { fmt, fmtRatio, nowMs, percentile } from '../lib/stats';
+import { fmt, fmtInt, fmtRatio, nowMs, percentile } from '../lib/stats';
 
 const GOAL = 'p95 ≤ 10 ms (HTTP)';
 /** The deepest `offset` the admin API accepts (AuditListQueryDto: @Max(10000)). */
 const API_MAX_OFFSET = 10_000;
 const COLS = 'ORDER BY occurred_at DESC, id DESC LIMIT 51';
+/** The page size of the walk to the deep cursor page (the API's maximum). */
+const WALK_PAGE = 200;
 /** A query whose warm-up call takes longer than this is timed over 50 calls instead of BENCH_QUERY_CALLS. */
 const SLOW_MS = 50;
 /** The expression the trigram index serves (see the AuditApi migration). */
@@ -79,19 +81,29 @@ export async function runQueriesTarget(ctx: BenchContext, app: ChildApp): Promis
     const resourceType = res.rows[0]?.resource_type ?? 'task';
     const resId = resourceId(7);
 
-    ctx.progress(`target 3: walking the cursor to page ${cfg.cursorPage}`);
+    // Page N of 50-row pages starts after row 50 × (N − 1). The walk there follows nextCursor with the
+    // largest pages the API serves (a cursor holds a position, not a page size), then page N is timed
+    // with limit=50 like every other query.
+    const skip = (cfg.cursorPage - 1) * 50;
+    ctx.progress(`target 3: walking the cursor to page ${cfg.cursorPage} (row ${fmtInt(skip)})`);
     let cursor: string | undefined;
+    let walked = 0;
+    let requests = 0;
     const walkStart = nowMs();
-    for (let page = 1; page < cfg.cursorPage; page++) {
+    while (walked < skip) {
+      const limit = Math.min(WALK_PAGE, skip - walked);
       const r = await httpJson(
         app.baseUrl,
         'GET',
-        `/api/v1/audit-logs?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        `/api/v1/audit-logs?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
         token,
       );
-      if (r.status !== 200) throw new Error(`cursor walk page ${page}: ${r.status} ${r.body.slice(0, 300)}`);
-      const body = JSON.parse(r.body) as { nextCursor?: string | null };
-      if (!body.nextCursor) throw new Error(`cursor walk ended at page ${page}`);
+      requests++;
+      if (r.status !== 200)
+        throw new Error(`cursor walk at row ${walked}: ${r.status} ${r.body.slice(0, 300)}`);
+      const body = JSON.parse(r.body) as { items: unknown[]; nextCursor?: string | null };
+      if (!body.nextCursor) throw new Error(`cursor walk ended at row ${walked}`);
+      walked += body.items.length;
       cursor = body.nextCursor;
     }
     const walkMs = nowMs() - walkStart;
@@ -204,9 +216,11 @@ export async function runQueriesTarget(ctx: BenchContext, app: ChildApp): Promis
         );
         warmest = Math.max(warmest, await timeSql(c, spec.sql, spec.params));
       }
-      // A slow query (a warm-up call over SLOW_MS) gets the issue's minimum of 50 calls: the time bound.
-      const calls =
-        spec.cursorServed && warmest <= SLOW_MS ? cfg.queryCalls : Math.max(10, Math.min(cfg.queryCalls, 50));
+      // A slow query (a warm-up call over SLOW_MS) gets the issue's minimum of 50 HTTP calls and its SQL
+      // baseline 10: the time bound.
+      const slow = warmest > SLOW_MS;
+      const calls = spec.cursorServed && !slow ? cfg.queryCalls : Math.max(10, Math.min(cfg.queryCalls, 50));
+      const sqlCalls = slow ? Math.min(calls, 10) : calls;
       for (let i = 0; i < calls; i++) {
         const runHttp = async (): Promise<void> => {
           const h = await timeHttp(app.baseUrl, `/api/v1/audit-logs${spec.http}`, token);
@@ -215,7 +229,7 @@ export async function runQueriesTarget(ctx: BenchContext, app: ChildApp): Promis
           r.http.push(h.ms);
         };
         const runSql = async (): Promise<void> => {
-          r.sql.push(await timeSql(c, spec.sql, spec.params));
+          if (i < sqlCalls) r.sql.push(await timeSql(c, spec.sql, spec.params));
         };
         if (i % 2 === 0) {
           await runHttp();
@@ -233,11 +247,11 @@ export async function runQueriesTarget(ctx: BenchContext, app: ChildApp): Promis
     }
 
     const detail = [
-      `${cfg.queryCalls} timed calls per query (50 for a query whose warm-up call took over ${SLOW_MS} ms; after 2 warm-up calls), HTTP and SQL interleaved call by call; ` +
+      `${cfg.queryCalls} timed calls per query (for a query whose warm-up call took over ${SLOW_MS} ms: 50 HTTP calls and 10 SQL calls), after 2 warm-up calls, HTTP and SQL interleaved call by call; ` +
         'HTTP = the admin API with an admin token (each call also records its own `audit.viewed` event); ' +
         'SQL = the equivalent `SELECT * … ORDER BY occurred_at DESC, id DESC LIMIT 51` over one plain `pg` connection. ' +
         `Data: ${cfg.rows.toLocaleString('en-US')} generated rows (the issue states the goal at 10,000,000). ` +
-        `Cursor walk to page ${cfg.cursorPage}: ${cfg.cursorPage - 1} pages in ${fmt(walkMs / 1000, 1)} s (${fmt(walkMs / (cfg.cursorPage - 1))} ms a page).` +
+        `Cursor walk to page ${cfg.cursorPage} (row ${fmtInt(skip)}): ${requests} requests of up to ${WALK_PAGE} rows, following nextCursor, in ${fmt(walkMs / 1000, 1)} s.` +
         (offsetRefused
           ? ` The API answers 400 to \`offset=${cfg.offsetDepth}\` (offset is for shallow pages, at most ${API_MAX_OFFSET.toLocaleString('en-US')}), ` +
             `so the contrast row uses offset ${httpOffset.toLocaleString('en-US')} over HTTP; in SQL, OFFSET ${cfg.offsetDepth.toLocaleString('en-US')} ` +
@@ -252,7 +266,7 @@ export async function runQueriesTarget(ctx: BenchContext, app: ChildApp): Promis
           'SQL p50 ms',
           'SQL p95 ms',
           'p95 HTTP/SQL',
-          'calls',
+          'calls (HTTP / SQL)',
           'errors',
           'empty pages',
         ],
@@ -263,7 +277,7 @@ export async function runQueriesTarget(ctx: BenchContext, app: ChildApp): Promis
           fmt(percentile(r.sql, 50)),
           fmt(percentile(r.sql, 95)),
           fmtRatio(percentile(r.http, 95) / percentile(r.sql, 95)),
-          String(r.http.length),
+          `${r.http.length} / ${r.sql.length}`,
           String(r.errors),
           String(r.emptyPages),
         ]),
