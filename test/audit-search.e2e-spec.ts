@@ -46,12 +46,13 @@ describe('admin audit API: free-text search', () => {
   };
 
   /** The reference: one plain statement over the whole table. */
-  const expected = async (term: string, from?: string): Promise<string[]> => {
+  const expected = async (term: string, from?: string, to?: string): Promise<string[]> => {
     const rows = await t.query<{ id: string }>(
       `SELECT a.id FROM audit_logs a WHERE ${AUDIT_SEARCH_EXPRESSION} ILIKE $1
          AND ($2::timestamptz IS NULL OR a.occurred_at >= $2::timestamptz)
+         AND ($3::timestamptz IS NULL OR a.occurred_at <= $3::timestamptz)
        ORDER BY a.occurred_at DESC, a.id DESC`,
-      [`%${term}%`, from ?? null],
+      [`%${term}%`, from ?? null, to ?? null],
     );
     return rows.map((r) => r.id);
   };
@@ -101,6 +102,13 @@ describe('admin audit API: free-text search', () => {
     const want = await expected('quokka', from);
     expect(want).toHaveLength(5);
     expect(await walk(`q=quokka&from=${encodeURIComponent(from)}`, 2)).toEqual(want);
+  });
+
+  it('honours to: the slices count back from it', async () => {
+    const to = new Date(now - 2 * 24 * HOUR).toISOString();
+    const want = await expected('quokka', undefined, to);
+    expect(want).toHaveLength(3);
+    expect(await walk(`q=quokka&to=${encodeURIComponent(to)}`, 2)).toEqual(want);
   });
 
   it('a term frequent among the newest rows is served by the walk, in order, page after page', async () => {

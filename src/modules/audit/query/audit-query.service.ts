@@ -201,7 +201,10 @@ export class AuditQueryService {
          FROM saved`,
     );
     const rows: AuditItemRow[] = [];
-    const top = after ? Date.parse(after.occurredAt) : Date.now();
+    // Slices count back from the page's start: the cursor, else `to` when it is in the past, else now
+    // (the newest slice has no upper bound of its own, so events stamped ahead of this clock are found).
+    const to = filters.to !== undefined ? Date.parse(filters.to) : Infinity;
+    const top = after ? Date.parse(after.occurredAt) : Math.min(Date.now(), to);
     const from = filters.from !== undefined ? Date.parse(filters.from) : undefined;
     let atOrBelow: string | undefined;
     for (const hours of [...SEARCH_SLICE_HOURS, undefined]) {
