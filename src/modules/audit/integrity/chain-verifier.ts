@@ -1,7 +1,8 @@
+import { setLocal, type Settings, type SqlQuery } from '../../../database/local-settings';
 import { checkpointSignatureValid, eventHashSql, tsText } from './canonical';
 
 /** Runs one SQL statement (the app's transaction, or a plain pg client in the CLI). */
-export type QueryFn = <T>(sql: string, params?: unknown[]) => Promise<T[]>;
+export type QueryFn = SqlQuery;
 
 /** Chain positions checked per statement (bounded statement time and memory). */
 export const VERIFY_WINDOW = 200_000;
@@ -122,10 +123,7 @@ export async function verifyChain(
 
     // Planner settings for the window statements, for this transaction only (a no-op outside one) and
     // put back after the last window (see WINDOW_SETTINGS).
-    const [saved] = await query<Record<string, string>>(
-      `SELECT ${WINDOW_SETTINGS.map(([name], i) => `current_setting('${name}') AS s${i}`).join(', ')}`,
-    );
-    await setAll(query, WINDOW_SETTINGS);
+    const saved = await setLocal(query, WINDOW_SETTINGS);
     const seen = new Set<bigint>(); // checkpoint positions found
     const exitPos = [...exits.keys()].map(String);
     const exitHex = [...exits.values()].map((h) => h.toString('hex'));
@@ -165,10 +163,7 @@ export async function verifyChain(
       broken = e;
     }
 
-    await setAll(
-      query,
-      WINDOW_SETTINGS.map(([name], i) => [name, saved[`s${i}`]]),
-    );
+    await setLocal(query, saved);
     if (broken) throw broken;
 
     for (const cp of checkpoints) {
@@ -215,21 +210,13 @@ interface WindowResult {
  *   workers, as a sort key, see HASH_OK), which the larger work_mem alone would trade for a serial
  *   in-memory sort (2× slower). Together: ~9 % on the bench data (100,003 events).
  */
-const WINDOW_SETTINGS: ReadonlyArray<readonly [string, string]> = [
+const WINDOW_SETTINGS: Settings = [
   ['jit', 'off'],
   ['enable_seqscan', 'off'],
   ['work_mem', '64MB'],
   ['parallel_setup_cost', '0'],
   ['parallel_tuple_cost', '0'],
 ];
-
-/** set_config(name, value, is_local) for each setting, in one statement. */
-async function setAll(query: QueryFn, settings: ReadonlyArray<readonly [string, string]>): Promise<void> {
-  await query(
-    `SELECT ${settings.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`,
-    settings.flat(),
-  );
-}
 
 /** The lowest chain position ≥ pos present in the table, or null. */
 async function nextPos(query: QueryFn, pos: bigint): Promise<bigint | null> {

@@ -9,6 +9,7 @@ import {
 } from '../../../common/errors/domain-error';
 import { AppConfig } from '../../../config/app-config';
 import type { Tx } from '../../../database/transaction';
+import { setLocal, type SqlQuery } from '../../../database/local-settings';
 import { AuditService } from '../audit.service';
 import { AuditCursorCodec } from './audit-cursor';
 import type { PoolClient } from 'pg';
@@ -193,13 +194,11 @@ export class AuditQueryService {
     const walked = await tx.query<AuditItemRow[]>(walk.sql, walk.params);
     if (walked.length >= want) return walked;
 
-    const [saved] = await tx.query<{ indexscan: string; seqscan: string }[]>(
-      `WITH saved AS MATERIALIZED (
-         SELECT current_setting('enable_indexscan') AS indexscan, current_setting('enable_seqscan') AS seqscan)
-       SELECT saved.indexscan, saved.seqscan,
-              set_config('enable_indexscan', 'off', true), set_config('enable_seqscan', 'off', true)
-         FROM saved`,
-    );
+    const query: SqlQuery = (sql, params) => tx.query(sql, params);
+    const saved = await setLocal(query, [
+      ['enable_indexscan', 'off'],
+      ['enable_seqscan', 'off'],
+    ]);
     const rows: AuditItemRow[] = [];
     // Slices count back from the page's start: the cursor, else `to` when it is in the past, else now
     // (the newest slice has no upper bound of its own, so events stamped ahead of this clock are found).
@@ -221,12 +220,8 @@ export class AuditQueryService {
       if (from !== undefined && Date.parse(above) <= from) break;
       atOrBelow = above;
     }
-    // Back to the planner's normal choices for the rest of the request (a failed statement above
-    // aborts the transaction instead, and the rollback discards these settings).
-    await tx.query(
-      `SELECT set_config('enable_indexscan', $1, true), set_config('enable_seqscan', $2, true)`,
-      [saved.indexscan, saved.seqscan],
-    );
+    // Back to the planner's normal choices for the rest of the request.
+    await setLocal(query, saved);
     return rows;
   }
 
