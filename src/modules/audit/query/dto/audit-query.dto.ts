@@ -69,6 +69,40 @@ function TextParam(description: string, example: string, max = 200): PropertyDec
   return (target, key) => decorators.forEach((d) => d(target, key));
 }
 
+/** `limit`, the page size of the paged views (list, errors). */
+function PageLimit(): PropertyDecorator {
+  const decorators: PropertyDecorator[] = [
+    ApiPropertyOptional({
+      description: 'Page size (1–200)',
+      minimum: 1,
+      maximum: 200,
+      default: 50,
+      example: 50,
+    }),
+    IsOptional(),
+    Type(() => Number),
+    IsInt(),
+    Min(1),
+    Max(200),
+  ];
+  return (target, key) => decorators.forEach((d) => d(target, key));
+}
+
+/** `cursor`, the opaque nextCursor of a previous page. */
+function PageCursor(description: string): PropertyDecorator {
+  const decorators: PropertyDecorator[] = [
+    ApiPropertyOptional({
+      description,
+      example: 'eyJ0IjoiMjAyNi0xMS0yMVQxMDowMDowMC4xMjM0NTZaIiwiaSI6Ii4uLiJ9.c2lnbmF0dXJl',
+      maxLength: 1000,
+    }),
+    IsOptional(),
+    IsString(),
+    MaxLength(1000),
+  ];
+  return (target, key) => decorators.forEach((d) => d(target, key));
+}
+
 /** The filters every read route shares (list, export, stats). */
 export class AuditFilterQueryDto {
   @DateParam(
@@ -167,28 +201,10 @@ export class AuditListQueryDto extends AuditFilterQueryDto {
   @IsIn(SORT_ORDERS)
   order: 'desc' | 'asc' = 'desc';
 
-  @ApiPropertyOptional({
-    description: 'Page size (1–200)',
-    minimum: 1,
-    maximum: 200,
-    default: 50,
-    example: 50,
-  })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
+  @PageLimit()
   limit = 50;
 
-  @ApiPropertyOptional({
-    description: 'Opaque cursor from a previous page’s nextCursor (same filters and order); not with offset',
-    example: 'eyJ0IjoiMjAyNi0xMS0yMVQxMDowMDowMC4xMjM0NTZaIiwiaSI6Ii4uLiJ9.c2lnbmF0dXJl',
-    maxLength: 1000,
-  })
-  @IsOptional()
-  @IsString()
-  @MaxLength(1000)
+  @PageCursor('Opaque cursor from a previous page’s nextCursor (same filters and order); not with offset')
   cursor?: string;
 
   @ApiPropertyOptional({
@@ -230,28 +246,10 @@ export class AuditErrorsQueryDto {
   @TextParam('Error type (the exception class)', 'QueryFailedError')
   errorType?: string;
 
-  @ApiPropertyOptional({
-    description: 'Page size (1–200)',
-    minimum: 1,
-    maximum: 200,
-    default: 50,
-    example: 50,
-  })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
+  @PageLimit()
   limit = 50;
 
-  @ApiPropertyOptional({
-    description: 'Opaque cursor from a previous page’s nextCursor',
-    example: 'eyJ0IjoiMjAyNi0xMS0yMVQxMDowMDowMC4xMjM0NTZaIiwiaSI6Ii4uLiJ9.c2lnbmF0dXJl',
-    maxLength: 1000,
-  })
-  @IsOptional()
-  @IsString()
-  @MaxLength(1000)
+  @PageCursor('Opaque cursor from a previous page’s nextCursor')
   cursor?: string;
 }
 
