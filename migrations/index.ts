@@ -4,6 +4,7 @@ import { AuditLogs1763769700000 } from './1763769700000-AuditLogs';
 import { AuditApi1763769800000 } from './1763769800000-AuditApi';
 import { AuditIntegrity1763769900000 } from './1763769900000-AuditIntegrity';
 import { AuditPartitions1763770000000 } from './1763770000000-AuditPartitions';
+import { AuditLeanSealing1763770100000 } from './1763770100000-AuditLeanSealing';
 
 /**
  * Every migration, in order. A new migration (`npm run migration:generate -- migrations/Name`, then
@@ -16,4 +17,5 @@ export const migrations = [
   AuditApi1763769800000,
   AuditIntegrity1763769900000,
   AuditPartitions1763770000000,
+  AuditLeanSealing1763770100000,
 ];

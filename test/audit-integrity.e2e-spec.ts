@@ -115,6 +115,35 @@ describe('audit integrity: chain, checkpoints, verify, partitions', () => {
     await expect(t.query(`TRUNCATE audit_archives`)).rejects.toThrow(/append-only/);
   });
 
+  it('filling the hash columns of an unsealed event while changing any other column is rejected', async () => {
+    await recordEvents(t, 1);
+    const [{ id }] = await t.query<{ id: string }>(
+      `SELECT id::text FROM audit_logs WHERE chain_pos IS NULL ORDER BY seq DESC LIMIT 1`,
+    );
+    const seal = `chain_pos = 1000000, prev_hash = sha256('p'::bytea), hash = sha256('h'::bytea)`;
+    // One column of each kind: text, jsonb, timestamptz, inet, NULL → value.
+    for (const change of [
+      `description = description || '.'`,
+      `metadata = metadata || '{"i": -1}'`,
+      `occurred_at = occurred_at + interval '1 microsecond'`,
+      `ip_address = '10.0.0.1'`,
+      `error_type = 'X'`,
+    ])
+      await expect(t.query(`UPDATE audit_logs SET ${seal}, ${change} WHERE id = $1`, [id])).rejects.toThrow(
+        /append-only: UPDATE is not allowed/,
+      );
+    // The same statement without the extra change is the sealer's own UPDATE (rolled back here).
+    const runner = t.dataSource.createQueryRunner();
+    await runner.startTransaction();
+    try {
+      await runner.query(`UPDATE audit_logs SET ${seal} WHERE id = $1`, [id]);
+    } finally {
+      await runner.rollbackTransaction();
+      await runner.release();
+    }
+    expect((await sealer.sealOnce()).sealed).toBeGreaterThanOrEqual(1);
+  });
+
   it('GET /audit-logs/verify: admin only, recorded as audit.verified with the result', async () => {
     const admin = await loginAdmin(t.http);
     const res = await t.http

@@ -12,7 +12,7 @@ import type { AuditChanges, AuditOutcome, AuditSeverity } from './audit.types';
  */
 @Entity({ name: 'audit_logs' })
 @Index('audit_logs_seq_uq', ['seq', 'occurredAt'], { unique: true })
-@Index('audit_logs_chain_pos_uq', ['chainPos', 'occurredAt'], { unique: true })
+@Index('audit_logs_chain_pos_uq', { synchronize: false })
 @Index('audit_logs_unsealed_idx', { synchronize: false })
 @Index('audit_logs_occurred_at_idx', { synchronize: false })
 @Index('audit_logs_actor_idx', { synchronize: false })

@@ -66,10 +66,47 @@ export function auditInsertValues(r: AuditEventRow): unknown[] {
   ];
 }
 
+/** The part of a node-postgres client this writer uses: a named (prepared) statement. */
+interface PgClient {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<unknown>;
+}
+
+function isPgClient(value: unknown): value is PgClient {
+  return typeof value === 'object' && value !== null && typeof (value as PgClient).query === 'function';
+}
+
+const insertSql = (rows: number): string => {
+  const tuples = Array.from(
+    { length: rows },
+    (_, r) => `(${AUDIT_INSERT_COLUMNS.map((_c, i) => `$${r * AUDIT_INSERT_COLUMNS.length + i + 1}`).join(', ')})`,
+  );
+  return `INSERT INTO audit_logs (${AUDIT_INSERT_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')} ON CONFLICT (id, occurred_at) DO NOTHING`;
+};
+
+const SINGLE_ROW_SQL = insertSql(1);
+
+/**
+ * Each pg client gets its own statement name: PostgreSQL keeps a prepared statement per session and
+ * node-postgres remembers per client which names it has prepared. On the embedded database every
+ * client shares PGlite's one session, so a reconnected client must not reuse an earlier client's name.
+ */
+const statementNames = new WeakMap<PgClient, string>();
+let nextStatement = 0;
+
 /** The one INSERT into audit_logs: multi-row, idempotent on the event id (spool replays). */
 @Injectable()
 export class AuditWriter {
   async insert(manager: EntityManager, rows: AuditEventRow[]): Promise<void> {
+    if (rows.length === 1 && manager.queryRunner) {
+      // The request path: one event per statement, parsed and planned once per connection.
+      const client: unknown = await manager.queryRunner.connect();
+      if (isPgClient(client)) {
+        let name = statementNames.get(client);
+        if (!name) statementNames.set(client, (name = `audit_insert_${++nextStatement}`));
+        await client.query({ name, text: SINGLE_ROW_SQL, values: auditInsertValues(rows[0]) });
+        return;
+      }
+    }
     for (let start = 0; start < rows.length; start += MAX_ROWS_PER_STATEMENT) {
       const chunk = rows.slice(start, start + MAX_ROWS_PER_STATEMENT);
       const params: unknown[] = [];
