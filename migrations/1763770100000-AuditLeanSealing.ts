@@ -46,7 +46,9 @@ export class AuditLeanSealing1763770100000 implements MigrationInterface {
 
   public async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP INDEX "audit_logs_chain_pos_uq"`);
-    await q.query(`CREATE UNIQUE INDEX "audit_logs_chain_pos_uq" ON "audit_logs" ("chain_pos", "occurred_at")`);
+    await q.query(
+      `CREATE UNIQUE INDEX "audit_logs_chain_pos_uq" ON "audit_logs" ("chain_pos", "occurred_at")`,
+    );
     await q.query(`
       CREATE OR REPLACE FUNCTION "audit_logs_immutable"() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN

@@ -78,7 +78,8 @@ function isPgClient(value: unknown): value is PgClient {
 const insertSql = (rows: number): string => {
   const tuples = Array.from(
     { length: rows },
-    (_, r) => `(${AUDIT_INSERT_COLUMNS.map((_c, i) => `$${r * AUDIT_INSERT_COLUMNS.length + i + 1}`).join(', ')})`,
+    (_, r) =>
+      `(${AUDIT_INSERT_COLUMNS.map((_c, i) => `$${r * AUDIT_INSERT_COLUMNS.length + i + 1}`).join(', ')})`,
   );
   return `INSERT INTO audit_logs (${AUDIT_INSERT_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')} ON CONFLICT (id, occurred_at) DO NOTHING`;
 };
