@@ -144,6 +144,26 @@ describe('audit integrity: chain, checkpoints, verify, partitions', () => {
     expect((await sealer.sealOnce()).sealed).toBeGreaterThanOrEqual(1);
   });
 
+  it('unsealed counts the pending events of the requested seq range (all of them without a range)', async () => {
+    expect((await sealer.sealOnce()).locked).toBe(true);
+    const [{ last }] = await t.query<{ last: string }>(`SELECT max(seq)::text AS last FROM audit_logs`);
+    await recordEvents(t, 3);
+    const verifier = t.app.get(AuditVerifier);
+    expect((await verifier.verify()).unsealed).toBe(3);
+    expect(await verifier.verify({ fromSeq: '1', toSeq: last })).toMatchObject({ valid: true, unsealed: 0 });
+    const next = (BigInt(last) + 1n).toString();
+    // Every event from `next` on is pending: nothing to check yet, and nothing broken.
+    expect(await verifier.verify({ fromSeq: next })).toMatchObject({
+      valid: true,
+      checked: 0,
+      unsealed: 3,
+      reason: null,
+    });
+    expect((await verifier.verify({ fromSeq: '1', toSeq: next })).unsealed).toBe(1);
+    expect((await sealer.sealOnce()).sealed).toBe(3);
+    expect((await verifier.verify()).unsealed).toBe(0);
+  });
+
   it('GET /audit-logs/verify: admin only, recorded as audit.verified with the result', async () => {
     const admin = await loginAdmin(t.http);
     const res = await t.http
@@ -266,6 +286,14 @@ describe('audit integrity: chain, checkpoints, verify, partitions', () => {
       );
       expect(v).toMatchObject({ valid: false, firstBrokenSeq: expected });
       expect(v.reason).toMatch(/cut off/);
+      // Also when the range starts inside the removed events (none of them left to find).
+      const ranged = await tamperAndVerify(
+        t,
+        (q) => q(`DELETE FROM audit_logs WHERE chain_pos > $1`, [Number(pos) - 3]),
+        { fromSeq: await seqAt(t, Number(pos) - 1) },
+      );
+      expect(ranged).toMatchObject({ valid: false, firstBrokenSeq: expected, checked: 0 });
+      expect(ranged.reason).toMatch(/cut off/);
     });
 
     it('a forged checkpoint signature is found', async () => {

@@ -28,7 +28,10 @@ export class VerifyResultDto {
   @ApiProperty({ type: String, nullable: true, description: 'seq of the first broken event' })
   firstBrokenSeq!: string | null;
   @ApiProperty({ type: String, nullable: true }) reason!: string | null;
-  @ApiProperty({ description: 'Events not chained yet (sealed within about a second)' }) unsealed!: number;
+  @ApiProperty({
+    description: 'Events not chained yet (sealed within about a second); within fromSeq…toSeq when given',
+  })
+  unsealed!: number;
   @ApiProperty() checkpointsChecked!: number;
   @ApiProperty({ description: 'Archived (retention) partitions the chain is anchored on' }) archives!: number;
 }

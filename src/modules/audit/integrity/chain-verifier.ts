@@ -23,7 +23,7 @@ export interface VerifyResult {
   /** The seq of the first event found broken (for a rewritten chain: the first checkpoint that disagrees). */
   firstBrokenSeq: string | null;
   reason: string | null;
-  /** Events not chained yet (the sealer chains them within AUDIT_SEAL_INTERVAL_MS). */
+  /** Events not chained yet (the sealer chains them within AUDIT_SEAL_INTERVAL_MS), within fromSeq…toSeq when given. */
   unsealed: number;
   checkpointsChecked: number;
   archives: number;
@@ -111,7 +111,15 @@ export async function verifyChain(
         `SELECT chain_pos::text AS pos FROM audit_logs WHERE seq >= $1 AND chain_pos IS NOT NULL ORDER BY audit_logs.seq LIMIT 1`,
         [options.fromSeq],
       );
-      fromPos = r ? BigInt(r.pos) : -1n;
+      if (r) fromPos = BigInt(r.pos);
+      else {
+        // Nothing sealed from fromSeq on: the range starts after the newest chained event, so a
+        // checkpoint beyond that event (cut-off newest events) is still reported, older ones are not.
+        const [head] = await query<{ pos: string | null }>(
+          `SELECT max(a.chain_pos)::text AS pos FROM audit_logs a WHERE a.chain_pos IS NOT NULL`,
+        );
+        fromPos = BigInt(head?.pos ?? '0') + 1n;
+      }
     }
     if (options.toSeq !== undefined) {
       const [r] = await query<{ pos: string }>(
@@ -175,8 +183,15 @@ export async function verifyChain(
           `checkpoint ${cp.id} names the event at chain position ${pos} (seq ${cp.last_seq}), which is missing: newest events were cut off`,
         );
     }
+    // Unsealed events of the requested seq range (all of them without a range), read from the partial
+    // index of unsealed events: a range check does not pay for a backlog outside its range.
+    const bounds: string[] = [];
+    const params: string[] = [];
+    if (options.fromSeq !== undefined) bounds.push(`AND seq >= $${params.push(options.fromSeq)}`);
+    if (options.toSeq !== undefined) bounds.push(`AND seq <= $${params.push(options.toSeq)}`);
     const [{ n }] = await query<{ n: string }>(
-      `SELECT count(*)::text AS n FROM audit_logs WHERE chain_pos IS NULL`,
+      `SELECT count(*)::text AS n FROM audit_logs WHERE chain_pos IS NULL ${bounds.join(' ')}`,
+      params,
     );
     result.unsealed = Number(n);
   } catch (e) {
