@@ -144,24 +144,44 @@ describe('audit integrity: chain, checkpoints, verify, partitions', () => {
     expect((await sealer.sealOnce()).sealed).toBeGreaterThanOrEqual(1);
   });
 
-  it('unsealed counts the pending events of the requested seq range (all of them without a range)', async () => {
+  it('a seq range is checked over its sealed events, however many pending events lie in between; unsealed counts the range', async () => {
     expect((await sealer.sealOnce()).locked).toBe(true);
     const [{ last }] = await t.query<{ last: string }>(`SELECT max(seq)::text AS last FROM audit_logs`);
-    await recordEvents(t, 3);
     const verifier = t.app.get(AuditVerifier);
-    expect((await verifier.verify()).unsealed).toBe(3);
-    expect(await verifier.verify({ fromSeq: '1', toSeq: last })).toMatchObject({ valid: true, unsealed: 0 });
+    const sealed = (await verifier.verify()).checked;
+    // More pending events than the verifier's first seq window (1,024): the lookups of the range's
+    // first and last sealed events have to widen their windows.
+    await recordEvents(t, 1100);
+    const [{ newest }] = await t.query<{ newest: string }>(`SELECT max(seq)::text AS newest FROM audit_logs`);
     const next = (BigInt(last) + 1n).toString();
+    expect((await verifier.verify()).unsealed).toBe(1100);
+    expect(await verifier.verify({ fromSeq: '1', toSeq: last })).toMatchObject({
+      valid: true,
+      checked: sealed,
+      unsealed: 0,
+    });
+    expect(await verifier.verify({ fromSeq: '1', toSeq: newest })).toMatchObject({
+      valid: true,
+      checked: sealed,
+      unsealed: 1100,
+    });
     // Every event from `next` on is pending: nothing to check yet, and nothing broken.
     expect(await verifier.verify({ fromSeq: next })).toMatchObject({
       valid: true,
       checked: 0,
-      unsealed: 3,
+      unsealed: 1100,
       reason: null,
     });
-    expect((await verifier.verify({ fromSeq: '1', toSeq: next })).unsealed).toBe(1);
-    expect((await sealer.sealOnce()).sealed).toBe(3);
-    expect((await verifier.verify()).unsealed).toBe(0);
+    expect((await sealer.sealOnce()).sealed).toBe(1100);
+    expect(await verifier.verify({ fromSeq: next, toSeq: newest })).toMatchObject({
+      valid: true,
+      checked: 1100,
+      unsealed: 0,
+    });
+    expect(await verifier.verify({ fromSeq: '0', toSeq: '999999999999' })).toMatchObject({
+      valid: true,
+      checked: sealed + 1100,
+    });
   });
 
   it('GET /audit-logs/verify: admin only, recorded as audit.verified with the result', async () => {
