@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import type { AuditEventRow } from '../src/modules/audit/audit.types';
+import { RECENT_SLICE_HOURS } from '../src/modules/audit/query/audit-query.service';
+import { insertRows, seedRow } from './support/audit-seed';
+import { bearer, loginAdmin } from './support/factories';
+import { createTestApp, TestApp } from './support/test-app';
+
+/**
+ * Newest-first pages without `q` are read in at most two statements (AuditQueryService.newestFirst):
+ * the RECENT_SLICE_HOURS before the page's start, then, if the page is not full, everything older.
+ * Whichever statements serve a page, the pages must be exactly what one ORDER BY … LIMIT would return.
+ */
+interface Page {
+  items: { id: string; occurredAt: string }[];
+  nextCursor: string | null;
+}
+
+const API = '/api/v1/audit-logs';
+const HOUR = 3_600_000;
+
+describe('admin audit API: newest-first pages across the recent slice', () => {
+  let t: TestApp;
+  let admin: string;
+  const now = Date.now();
+  const resourceId = randomUUID();
+  const filter = `resourceType=task&resourceId=${resourceId}`;
+  const edgeTo = now - 10 * HOUR;
+
+  const page = async (query: string): Promise<Page> => {
+    const res = await t.http.get(`${API}?${query}`).set(...bearer(admin));
+    expect(res.status).toBe(200);
+    return res.body as Page;
+  };
+
+  const walk = async (query: string, limit: number): Promise<string[]> => {
+    const ids: string[] = [];
+    let cursor: string | null = null;
+    for (let n = 0; n < 100; n++) {
+      const body = await page(
+        `${query}&limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      );
+      ids.push(...body.items.map((i) => i.id));
+      cursor = body.nextCursor;
+      if (!cursor) return ids;
+    }
+    throw new Error('the cursor walk did not end');
+  };
+
+  /** The reference: one plain statement over the whole table. */
+  const expected = async (from?: string, to?: string): Promise<string[]> => {
+    const rows = await t.query<{ id: string }>(
+      `SELECT a.id FROM audit_logs a WHERE a.resource_type = 'task' AND a.resource_id = $1
+         AND ($2::timestamptz IS NULL OR a.occurred_at >= $2::timestamptz)
+         AND ($3::timestamptz IS NULL OR a.occurred_at <= $3::timestamptz)
+       ORDER BY a.occurred_at DESC, a.id DESC`,
+      [resourceId, from ?? null, to ?? null],
+    );
+    return rows.map((r) => r.id);
+  };
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    admin = await loginAdmin(t.http);
+    const slice = RECENT_SLICE_HOURS * HOUR;
+    // Events of one task: one stamped ahead of the clock, several inside the recent slice, two sharing
+    // a timestamp, some on either side of the slice's edge, and old ones in other partitions.
+    const ages = [-HOUR, 0.5 * HOUR, 3 * HOUR, 3 * HOUR, 30 * HOUR, slice - 60_000, slice + 60_000];
+    ages.push(slice + 2 * 24 * HOUR, 45 * 24 * HOUR, 100 * 24 * HOUR);
+    const rows: AuditEventRow[] = ages.map((age, i) =>
+      seedRow({
+        action: 'task.updated',
+        occurredAt: new Date(now - age),
+        resourceType: 'task',
+        resourceId,
+        description: `Change ${i}`,
+      }),
+    );
+    // With `to` in the past the slice's edge is fixed (to − RECENT_SLICE_HOURS): events 1 ms after it,
+    // on it (it belongs to the older statement) and 1 ms before it.
+    for (const delta of [1, 0, -1])
+      rows.push(
+        seedRow({
+          action: 'task.updated',
+          occurredAt: new Date(edgeTo - slice + delta),
+          resourceType: 'task',
+          resourceId,
+          description: `Edge ${delta}`,
+        }),
+      );
+    // Other events, newer than all but the first, that the filter leaves out.
+    for (let i = 0; i < 50; i++)
+      rows.push(seedRow({ action: 'task.created', occurredAt: new Date(now - i * 1000) }));
+    await insertRows(t, rows);
+  }, 120_000);
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('every page equals the single-statement order, whatever the page size', async () => {
+    const want = await expected();
+    expect(want).toHaveLength(13);
+    for (const limit of [1, 2, 3, 4, 50]) expect(await walk(filter, limit)).toEqual(want);
+  });
+
+  it('a page that the recent slice fills, and one that it does not, with and without from/to', async () => {
+    const want = await expected();
+    // 5 recent events (the one ahead of the clock included): a page of 4 is full from the recent slice.
+    expect((await page(`${filter}&limit=4`)).items.map((i) => i.id)).toEqual(want.slice(0, 4));
+    expect((await page(`${filter}&limit=8`)).items.map((i) => i.id)).toEqual(want.slice(0, 8));
+    const from = new Date(now - 60 * 24 * HOUR).toISOString();
+    expect(await walk(`${filter}&from=${encodeURIComponent(from)}`, 3)).toEqual(await expected(from));
+    const recentFrom = new Date(now - 2 * 24 * HOUR).toISOString();
+    expect(await walk(`${filter}&from=${encodeURIComponent(recentFrom)}`, 2)).toEqual(
+      await expected(recentFrom),
+    );
+    const edge = new Date(edgeTo).toISOString();
+    const aroundEdge = await expected(undefined, edge);
+    expect(aroundEdge).toHaveLength(9);
+    for (const limit of [1, 2, 5])
+      expect(await walk(`${filter}&to=${encodeURIComponent(edge)}`, limit)).toEqual(aroundEdge);
+    const to = new Date(now - 2 * HOUR).toISOString();
+    expect(await walk(`${filter}&to=${encodeURIComponent(to)}`, 2)).toEqual(await expected(undefined, to));
+  });
+
+  it('the errors view and unfiltered lists are served the same way', async () => {
+    const body = await page('limit=5');
+    const [newest] = await t.query<{ id: string }>(
+      `SELECT a.id FROM audit_logs a ORDER BY a.occurred_at DESC, a.id DESC LIMIT 1`,
+    );
+    expect(body.items[0].id).toBe(newest.id);
+    expect(body.items).toHaveLength(5);
+  });
+});
