@@ -22,8 +22,9 @@ describe('admin audit API: newest-first pages across the recent slice', () => {
   let t: TestApp;
   let admin: string;
   const now = Date.now();
+  const actorId = randomUUID();
   const resourceId = randomUUID();
-  const filter = `resourceType=task&resourceId=${resourceId}`;
+  const filter = `actorId=${actorId}`;
   const edgeTo = now - 10 * HOUR;
 
   const page = async (query: string): Promise<Page> => {
@@ -49,11 +50,11 @@ describe('admin audit API: newest-first pages across the recent slice', () => {
   /** The reference: one plain statement over the whole table. */
   const expected = async (from?: string, to?: string): Promise<string[]> => {
     const rows = await t.query<{ id: string }>(
-      `SELECT a.id FROM audit_logs a WHERE a.resource_type = 'task' AND a.resource_id = $1
+      `SELECT a.id FROM audit_logs a WHERE a.actor_id = $1
          AND ($2::timestamptz IS NULL OR a.occurred_at >= $2::timestamptz)
          AND ($3::timestamptz IS NULL OR a.occurred_at <= $3::timestamptz)
        ORDER BY a.occurred_at DESC, a.id DESC`,
-      [resourceId, from ?? null, to ?? null],
+      [actorId, from ?? null, to ?? null],
     );
     return rows.map((r) => r.id);
   };
@@ -62,7 +63,7 @@ describe('admin audit API: newest-first pages across the recent slice', () => {
     t = await createTestApp();
     admin = await loginAdmin(t.http);
     const slice = RECENT_SLICE_HOURS * HOUR;
-    // Events of one task: one stamped ahead of the clock, several inside the recent slice, two sharing
+    // Events of one actor: one stamped ahead of the clock, several inside the recent slice, two sharing
     // a timestamp, some on either side of the slice's edge, and old ones in other partitions.
     const ages = [-HOUR, 0.5 * HOUR, 3 * HOUR, 3 * HOUR, 30 * HOUR, slice - 60_000, slice + 60_000];
     ages.push(slice + 2 * 24 * HOUR, 45 * 24 * HOUR, 100 * 24 * HOUR);
@@ -70,6 +71,8 @@ describe('admin audit API: newest-first pages across the recent slice', () => {
       seedRow({
         action: 'task.updated',
         occurredAt: new Date(now - age),
+        actorType: 'user',
+        actorId,
         resourceType: 'task',
         resourceId,
         description: `Change ${i}`,
@@ -82,6 +85,8 @@ describe('admin audit API: newest-first pages across the recent slice', () => {
         seedRow({
           action: 'task.updated',
           occurredAt: new Date(edgeTo - slice + delta),
+          actorType: 'user',
+          actorId,
           resourceType: 'task',
           resourceId,
           description: `Edge ${delta}`,
@@ -121,6 +126,12 @@ describe('admin audit API: newest-first pages across the recent slice', () => {
       expect(await walk(`${filter}&to=${encodeURIComponent(edge)}`, limit)).toEqual(aroundEdge);
     const to = new Date(now - 2 * HOUR).toISOString();
     expect(await walk(`${filter}&to=${encodeURIComponent(to)}`, 2)).toEqual(await expected(undefined, to));
+  });
+
+  it('a filter pinning one resource is one statement, in the same order', async () => {
+    const want = await expected();
+    for (const limit of [2, 50])
+      expect(await walk(`resourceType=task&resourceId=${resourceId}`, limit)).toEqual(want);
   });
 
   it('the errors view and unfiltered lists are served the same way', async () => {

