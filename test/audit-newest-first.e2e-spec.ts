@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { AuditEventRow } from '../src/modules/audit/audit.types';
 import { RECENT_SLICE_HOURS } from '../src/modules/audit/query/audit-query.service';
 import { insertRows, seedRow } from './support/audit-seed';
-import { bearer, loginAdmin } from './support/factories';
+import { auditPages } from './support/audit-pages';
+import { loginAdmin } from './support/factories';
 import { createTestApp, TestApp } from './support/test-app';
 
 /**
@@ -10,12 +11,6 @@ import { createTestApp, TestApp } from './support/test-app';
  * the RECENT_SLICE_HOURS before the page's start, then, if the page is not full, everything older.
  * Whichever statements serve a page, the pages must be exactly what one ORDER BY … LIMIT would return.
  */
-interface Page {
-  items: { id: string; occurredAt: string }[];
-  nextCursor: string | null;
-}
-
-const API = '/api/v1/audit-logs';
 const HOUR = 3_600_000;
 
 describe('admin audit API: newest-first pages across the recent slice', () => {
@@ -27,25 +22,10 @@ describe('admin audit API: newest-first pages across the recent slice', () => {
   const filter = `actorId=${actorId}`;
   const edgeTo = now - 10 * HOUR;
 
-  const page = async (query: string): Promise<Page> => {
-    const res = await t.http.get(`${API}?${query}`).set(...bearer(admin));
-    expect(res.status).toBe(200);
-    return res.body as Page;
-  };
-
-  const walk = async (query: string, limit: number): Promise<string[]> => {
-    const ids: string[] = [];
-    let cursor: string | null = null;
-    for (let n = 0; n < 100; n++) {
-      const body = await page(
-        `${query}&limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-      );
-      ids.push(...body.items.map((i) => i.id));
-      cursor = body.nextCursor;
-      if (!cursor) return ids;
-    }
-    throw new Error('the cursor walk did not end');
-  };
+  const { page, walk } = auditPages(
+    () => t,
+    () => admin,
+  );
 
   /** The reference: one plain statement over the whole table. */
   const expected = async (from?: string, to?: string): Promise<string[]> => {

@@ -2,7 +2,8 @@ import type { AuditEventRow } from '../src/modules/audit/audit.types';
 import { AUDIT_SEARCH_EXPRESSION } from '../src/modules/audit/query/audit-query.builder';
 import { SEARCH_SLICE_HOURS, SEARCH_WALK_ROWS } from '../src/modules/audit/query/audit-query.service';
 import { insertRows, seedRow } from './support/audit-seed';
-import { bearer, loginAdmin } from './support/factories';
+import { auditPages } from './support/audit-pages';
+import { loginAdmin } from './support/factories';
 import { createTestApp, TestApp } from './support/test-app';
 
 /**
@@ -10,13 +11,6 @@ import { createTestApp, TestApp } from './support/test-app';
  * walk of the newest rows, then the trigram index one slice of time at a time. Whatever phase and
  * slices serve a page, the pages must be exactly what one ORDER BY … LIMIT statement would return.
  */
-interface Page {
-  items: { id: string; occurredAt: string; description: string }[];
-  nextCursor: string | null;
-  total?: number;
-}
-
-const API = '/api/v1/audit-logs';
 const HOUR = 3_600_000;
 
 describe('admin audit API: free-text search', () => {
@@ -24,26 +18,10 @@ describe('admin audit API: free-text search', () => {
   let admin: string;
   const now = Date.now();
 
-  const page = async (query: string): Promise<Page> => {
-    const res = await t.http.get(`${API}?${query}`).set(...bearer(admin));
-    expect(res.status).toBe(200);
-    return res.body as Page;
-  };
-
-  /** Every page of a search, following nextCursor; returns the ids in order. */
-  const walk = async (query: string, limit: number): Promise<string[]> => {
-    const ids: string[] = [];
-    let cursor: string | null = null;
-    for (let n = 0; n < 100; n++) {
-      const body = await page(
-        `${query}&limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-      );
-      ids.push(...body.items.map((i) => i.id));
-      cursor = body.nextCursor;
-      if (!cursor) return ids;
-    }
-    throw new Error('the cursor walk did not end');
-  };
+  const { page, walk } = auditPages(
+    () => t,
+    () => admin,
+  );
 
   /** The reference: one plain statement over the whole table. */
   const expected = async (term: string, from?: string, to?: string): Promise<string[]> => {

@@ -99,6 +99,12 @@ function fileStamp(iso: string): string {
 }
 
 /** Waits until the sink drains, or reports that the client went away. */
+/** Where a newest-first page starts, in ms: the cursor, else `to` when it is in the past, else now. */
+function pageTop(filters: AuditFilters, after: KeysetPosition | undefined): number {
+  if (after) return Date.parse(after.occurredAt);
+  return Math.min(Date.now(), filters.to !== undefined ? Date.parse(filters.to) : Infinity);
+}
+
 async function drained(sink: Writable): Promise<boolean> {
   if (sink.destroyed) return false;
   const ac = new AbortController();
@@ -192,8 +198,7 @@ export class AuditQueryService {
     after: KeysetPosition | undefined,
   ): Promise<AuditItemRow[]> {
     const tx = this.txHost.tx;
-    const to = filters.to !== undefined ? Date.parse(filters.to) : Infinity;
-    const top = after ? Date.parse(after.occurredAt) : Math.min(Date.now(), to);
+    const top = pageTop(filters, after);
     const above = new Date(top - RECENT_SLICE_HOURS * HOUR_MS).toISOString();
     // Nothing to split when `from` already bounds the statement within the recent slice, or when the
     // filter pins one resource or one request: their events are few and spread out, so the recent
@@ -248,8 +253,7 @@ export class AuditQueryService {
     const rows: AuditItemRow[] = [];
     // Slices count back from the page's start: the cursor, else `to` when it is in the past, else now
     // (the newest slice has no upper bound of its own, so events stamped ahead of this clock are found).
-    const to = filters.to !== undefined ? Date.parse(filters.to) : Infinity;
-    const top = after ? Date.parse(after.occurredAt) : Math.min(Date.now(), to);
+    const top = pageTop(filters, after);
     const from = filters.from !== undefined ? Date.parse(filters.from) : undefined;
     let atOrBelow: string | undefined;
     for (const hours of [...SEARCH_SLICE_HOURS, undefined]) {
