@@ -98,13 +98,13 @@ function fileStamp(iso: string): string {
     .replace(/[-:]/g, '');
 }
 
-/** Waits until the sink drains, or reports that the client went away. */
 /** Where a newest-first page starts, in ms: the cursor, else `to` when it is in the past, else now. */
 function pageTop(filters: AuditFilters, after: KeysetPosition | undefined): number {
   if (after) return Date.parse(after.occurredAt);
   return Math.min(Date.now(), filters.to !== undefined ? Date.parse(filters.to) : Infinity);
 }
 
+/** Waits until the sink drains, or reports that the client went away. */
 async function drained(sink: Writable): Promise<boolean> {
   if (sink.destroyed) return false;
   const ac = new AbortController();
