@@ -104,6 +104,14 @@ describe('admin audit API: newest-first pages across the recent slice', () => {
     expect(aroundEdge).toHaveLength(9);
     for (const limit of [1, 2, 5])
       expect(await walk(`${filter}&to=${encodeURIComponent(edge)}`, limit)).toEqual(aroundEdge);
+    // `from` exactly on the slice's edge: the event stamped at `from` (inclusive) is still found.
+    const edgeFrom = new Date(edgeTo - RECENT_SLICE_HOURS * HOUR).toISOString();
+    const fromEdge = await expected(edgeFrom, edge);
+    expect(fromEdge).toHaveLength(5);
+    for (const limit of [1, 50])
+      expect(
+        await walk(`${filter}&from=${encodeURIComponent(edgeFrom)}&to=${encodeURIComponent(edge)}`, limit),
+      ).toEqual(fromEdge);
     const to = new Date(now - 2 * HOUR).toISOString();
     expect(await walk(`${filter}&to=${encodeURIComponent(to)}`, 2)).toEqual(await expected(undefined, to));
   });

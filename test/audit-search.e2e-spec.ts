@@ -47,6 +47,10 @@ describe('admin audit API: free-text search', () => {
       rows.push(
         seedRow({ action: 'task.updated', occurredAt: at(age), description: `Quokka sighting ${i}` }),
       );
+    // Two platypus events, the older exactly one first slice below a `to` 20 days back (see its test).
+    const platypusTo = now - 20 * 24 * HOUR;
+    for (const at of [platypusTo - SEARCH_SLICE_HOURS[0] * HOUR, platypusTo - 0.5 * HOUR])
+      rows.push(seedRow({ action: 'task.updated', occurredAt: new Date(at), description: 'Platypus seen' }));
     // Newer than every quokka: more rows than the first phase walks, a few of them wombats.
     const newer = SEARCH_WALK_ROWS + 100;
     for (let i = 0; i < newer; i++)
@@ -87,6 +91,17 @@ describe('admin audit API: free-text search', () => {
     const want = await expected('quokka', undefined, to);
     expect(want).toHaveLength(3);
     expect(await walk(`q=quokka&to=${encodeURIComponent(to)}`, 2)).toEqual(want);
+  });
+
+  it('from exactly where a slice ends: the event stamped at from (inclusive) is found', async () => {
+    const to = new Date(now - 20 * 24 * HOUR).toISOString();
+    const from = new Date(Date.parse(to) - SEARCH_SLICE_HOURS[0] * HOUR).toISOString();
+    const want = await expected('platypus', from, to);
+    expect(want).toHaveLength(2);
+    const body = await page(
+      `q=platypus&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&limit=5`,
+    );
+    expect(body.items.map((i) => i.id)).toEqual(want);
   });
 
   it('a term frequent among the newest rows is served by the walk, in order, page after page', async () => {
