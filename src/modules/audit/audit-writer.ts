@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { isIP } from 'node:net';
 import type { EntityManager } from 'typeorm';
+import { preparedQuery } from '../../database/prepared-statement';
 import type { AuditEventRow } from './audit.types';
 
 /** The columns of one event, in insert order (also used by the ingestion benchmark's raw baseline). */
@@ -66,15 +67,6 @@ export function auditInsertValues(r: AuditEventRow): unknown[] {
   ];
 }
 
-/** The part of a node-postgres client this writer uses: a named (prepared) statement. */
-interface PgClient {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<unknown>;
-}
-
-function isPgClient(value: unknown): value is PgClient {
-  return typeof value === 'object' && value !== null && typeof (value as PgClient).query === 'function';
-}
-
 const insertSql = (rows: number): string => {
   const tuples = Array.from(
     { length: rows },
@@ -86,27 +78,14 @@ const insertSql = (rows: number): string => {
 
 const SINGLE_ROW_SQL = insertSql(1);
 
-/**
- * Each pg client gets its own statement name: PostgreSQL keeps a prepared statement per session and
- * node-postgres remembers per client which names it has prepared. On the embedded database every
- * client shares PGlite's one session, so a reconnected client must not reuse an earlier client's name.
- */
-const statementNames = new WeakMap<PgClient, string>();
-let nextStatement = 0;
-
 /** The one INSERT into audit_logs: multi-row, idempotent on the event id (spool replays). */
 @Injectable()
 export class AuditWriter {
   async insert(manager: EntityManager, rows: AuditEventRow[]): Promise<void> {
     if (rows.length === 1 && manager.queryRunner) {
       // The request path: one event per statement, parsed and planned once per connection.
-      const client: unknown = await manager.queryRunner.connect();
-      if (isPgClient(client)) {
-        let name = statementNames.get(client);
-        if (!name) statementNames.set(client, (name = `audit_insert_${++nextStatement}`));
-        await client.query({ name, text: SINGLE_ROW_SQL, values: auditInsertValues(rows[0]) });
-        return;
-      }
+      await preparedQuery(manager, 'audit_insert', SINGLE_ROW_SQL, auditInsertValues(rows[0]));
+      return;
     }
     for (let start = 0; start < rows.length; start += MAX_ROWS_PER_STATEMENT) {
       const chunk = rows.slice(start, start + MAX_ROWS_PER_STATEMENT);

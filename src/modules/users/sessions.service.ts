@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectTransactionHost } from '@nestjs-cls/transactional';
 import { IsNull, Not } from 'typeorm';
+import { preparedQuery } from '../../database/prepared-statement';
 import type { Tx } from '../../database/transaction';
 import { SessionEntity } from './session.entity';
 import { UserEntity } from './user.entity';
@@ -18,6 +19,10 @@ interface ActiveSessionRow {
   role: UserEntity['role'];
 }
 
+const ACTIVE_SESSION_SQL = `SELECT u.id, u.email, u.display_name, u.role
+  FROM sessions s JOIN users u ON u.id = s.user_id
+ WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > clock_timestamp() AND u.is_active`;
+
 /** Issued tokens (one row per `jti`): the source of truth for logout and revocation. */
 @Injectable()
 export class SessionsService {
@@ -33,13 +38,14 @@ export class SessionsService {
 
   /**
    * The session's user, if the session is live (not revoked, not expired) and the user active;
-   * otherwise null. Every authenticated request runs this: one plain statement, decided in SQL.
+   * otherwise null. Every authenticated request runs this: one statement, decided in SQL, prepared
+   * once per connection (parsing and planning it took ~0.15 ms of its ~0.4 ms in PostgreSQL).
    */
   async findActive(id: string): Promise<ActiveSession | null> {
-    const [row] = await this.txHost.tx.query<ActiveSessionRow[]>(
-      `SELECT u.id, u.email, u.display_name, u.role
-         FROM sessions s JOIN users u ON u.id = s.user_id
-        WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > clock_timestamp() AND u.is_active`,
+    const [row] = await preparedQuery<ActiveSessionRow>(
+      this.txHost.tx,
+      'session_active',
+      ACTIVE_SESSION_SQL,
       [id],
     );
     if (!row) return null;

@@ -1,0 +1,51 @@
+import type { EntityManager } from 'typeorm';
+
+/** The part of a node-postgres client used here: a named (prepared) statement. */
+interface PgClient {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+}
+
+function isPgClient(value: unknown): value is PgClient {
+  return typeof value === 'object' && value !== null && typeof (value as PgClient).query === 'function';
+}
+
+/**
+ * Statement names per pg client and statement key. PostgreSQL keeps a prepared statement per session
+ * and node-postgres remembers per client which names it has prepared; on the embedded database every
+ * client shares PGlite's one session, so a reconnected client must not reuse an earlier client's name.
+ */
+const statementNames = new WeakMap<PgClient, Map<string, string>>();
+let nextStatement = 0;
+
+function statementName(client: PgClient, key: string): string {
+  let names = statementNames.get(client);
+  if (!names) statementNames.set(client, (names = new Map<string, string>()));
+  let name = names.get(key);
+  if (!name) names.set(key, (name = `${key}_${++nextStatement}`));
+  return name;
+}
+
+/**
+ * Runs a hot, fixed statement as a named prepared statement: parsed (and, when PostgreSQL's plan
+ * cache picks a generic plan, planned) once per connection instead of on every call. `key` names the
+ * statement and must always go with the same `text`. In a transaction it runs on the transaction's
+ * connection; outside one, on a pooled connection taken for this statement only (as
+ * `manager.query` does).
+ */
+export async function preparedQuery<T>(
+  manager: EntityManager,
+  key: string,
+  text: string,
+  values: unknown[],
+): Promise<T[]> {
+  const runner = manager.queryRunner ?? manager.connection.createQueryRunner();
+  const own = !manager.queryRunner;
+  try {
+    const client: unknown = await runner.connect();
+    if (!isPgClient(client)) return await manager.query<T[]>(text, values);
+    const result = await client.query({ name: statementName(client, key), text, values });
+    return result.rows as T[];
+  } finally {
+    if (own) await runner.release();
+  }
+}

@@ -1,0 +1,125 @@
+import { TransactionHost } from '@nestjs-cls/transactional';
+import { preparedQuery } from '../src/database/prepared-statement';
+import type { Tx } from '../src/database/transaction';
+import { TransactionRunner } from '../src/database/transaction-runner';
+import { SessionsService } from '../src/modules/users/sessions.service';
+import { loginAdmin } from './support/factories';
+import { createTestApp, onServer, TestApp } from './support/test-app';
+
+/**
+ * preparedQuery: the hot statements (the session lookup of every authenticated request, the audit
+ * INSERT) run as named prepared statements, prepared once per connection, inside the request's
+ * transaction when there is one and on a pooled connection, given back, when there is none.
+ */
+describe('Prepared statements (preparedQuery)', () => {
+  let t: TestApp;
+  let tx: Tx;
+  let runner: TransactionRunner;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    tx = t.app.get<Tx>(TransactionHost);
+    runner = t.app.get(TransactionRunner);
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const prepared = (name: string): Promise<{ name: string; statement: string }[]> =>
+    runner.run(() =>
+      tx.tx.query<{ name: string; statement: string }[]>(
+        `SELECT name, statement FROM pg_prepared_statements WHERE name LIKE $1`,
+        [`${name}%`],
+      ),
+    );
+
+  it('prepares a statement once per connection and reuses it in the transaction', async () => {
+    const rows = await runner.run(async () => {
+      const out: number[] = [];
+      for (let i = 1; i <= 3; i++) {
+        const [r] = await preparedQuery<{ n: number }>(tx.tx, 'probe_in_tx', 'SELECT $1::int * 2 AS n', [i]);
+        out.push(r.n);
+      }
+      return out;
+    });
+    expect(rows).toEqual([2, 4, 6]);
+    const names = await prepared('probe_in_tx');
+    // One name on the one connection used (the pool may hold several connections on a server).
+    expect(names.length).toBeGreaterThanOrEqual(1);
+    expect(names.every((n) => n.statement === 'SELECT $1::int * 2 AS n')).toBe(true);
+  });
+
+  it('sees the transaction it runs in (its own uncommitted writes, rolled back with it)', async () => {
+    const marker = `prepared-${Date.now()}`;
+    await expect(
+      runner.run(async () => {
+        await tx.tx.query(`CREATE TEMP TABLE IF NOT EXISTS prepared_probe (v text) ON COMMIT DROP`);
+        await tx.tx.query(`INSERT INTO prepared_probe (v) VALUES ($1)`, [marker]);
+        const [r] = await preparedQuery<{ n: string }>(
+          tx.tx,
+          'probe_visibility',
+          'SELECT count(*)::text AS n FROM prepared_probe WHERE v = $1',
+          [marker],
+        );
+        expect(r.n).toBe('1');
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+  });
+
+  it('outside a transaction takes a pooled connection and gives it back (no leak over many calls)', async () => {
+    // More calls than any pool holds connections: a connection not given back would hang this test
+    // (on the embedded database, the pool has exactly one).
+    for (let i = 0; i < 60; i++) {
+      const [r] = await preparedQuery<{ n: number }>(tx.tx, 'probe_outside', 'SELECT $1::int AS n', [i]);
+      expect(r.n).toBe(i);
+    }
+    // The pool still serves ordinary queries and transactions.
+    await expect(runner.run(() => tx.tx.query(`SELECT 1 AS one`))).resolves.toEqual([{ one: 1 }]);
+  });
+
+  it('reports a failing statement as an error, and the pool recovers', async () => {
+    await expect(preparedQuery(tx.tx, 'probe_fail', 'SELECT 1 / $1::int AS n', [0])).rejects.toThrow(
+      /division by zero/,
+    );
+    const [r] = await preparedQuery<{ n: number }>(tx.tx, 'probe_fail', 'SELECT 1 / $1::int AS n', [1]);
+    expect(r.n).toBe(1);
+  });
+
+  it('the session lookup of an authenticated request is one of them, and revocation takes effect at once', async () => {
+    const token = await loginAdmin(t.http);
+    await t.http.get('/api/v1/auth/me').set('Authorization', `Bearer ${token}`).expect(200);
+    const names = await prepared('session_active');
+    expect(names.length).toBeGreaterThanOrEqual(1);
+    expect(names[0].statement).toContain('FROM sessions s JOIN users u');
+
+    // A prepared statement caches the plan, never the answer: a revoked session is refused on the
+    // very next request.
+    const payload = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')) as {
+      jti: string;
+    };
+    await runner.run(() => t.app.get(SessionsService).revoke(payload.jti));
+    await t.http.get('/api/v1/auth/me').set('Authorization', `Bearer ${token}`).expect(401);
+  });
+
+  (onServer() ? it.skip : it)(
+    'embedded: a reconnected client prepares under a new name in the one shared session',
+    async () => {
+      // Every client of the embedded database shares PGlite's one session: two clients must never
+      // use the same statement name (the second Parse would fail with "already exists").
+      const first = t.dataSource.createQueryRunner();
+      await first.connect();
+      const a = await preparedQuery<{ n: number }>(first.manager, 'probe_reconnect', 'SELECT 7 AS n', []);
+      // Drop this connection (pg-pool destroys a client released with an error); the next one is new.
+      await (
+        first as unknown as { releasePostgresConnection(err: Error): Promise<void> }
+      ).releasePostgresConnection(new Error('drop this connection'));
+      const second = t.dataSource.createQueryRunner();
+      await second.connect();
+      const b = await preparedQuery<{ n: number }>(second.manager, 'probe_reconnect', 'SELECT 7 AS n', []);
+      await second.release();
+      expect([a[0].n, b[0].n]).toEqual([7, 7]);
+    },
+  );
+});
