@@ -105,11 +105,15 @@ export async function verifyChain(
     result.checkpointsChecked = checkpoints.length;
 
     let fromPos = 1n;
+    let fromExists = false; // fromPos is a sealed event's position (no need to look for the next one)
     let toPos: bigint | null = null;
+    const seqs = options.fromSeq !== undefined || options.toSeq !== undefined ? await seqBounds(query) : null;
     if (options.fromSeq !== undefined) {
-      const pos = await sealedPosNear(query, options.fromSeq, 'up');
-      if (pos !== null) fromPos = pos;
-      else {
+      const pos = seqs ? await sealedPosNear(query, seqs, options.fromSeq, 'up') : null;
+      if (pos !== null) {
+        fromPos = pos;
+        fromExists = true;
+      } else {
         // Nothing sealed from fromSeq on: the range starts after the newest chained event, so a
         // checkpoint beyond that event (cut-off newest events) is still reported, older ones are not.
         const [head] = await query<{ pos: string | null }>(
@@ -119,7 +123,7 @@ export async function verifyChain(
       }
     }
     if (options.toSeq !== undefined) {
-      toPos = (await sealedPosNear(query, options.toSeq, 'down')) ?? 0n;
+      toPos = (seqs ? await sealedPosNear(query, seqs, options.toSeq, 'down') : null) ?? 0n;
     }
 
     // Planner settings for the window statements, for this transaction only (a no-op outside one) and
@@ -131,7 +135,7 @@ export async function verifyChain(
     const cpPos = checkpoints.map((c) => BigInt(c.last_pos)); // ascending
     let ci = 0;
     // Windows of chain positions [lo, hi]; lo is always an existing position (archived gaps skipped).
-    let lo = fromPos > 0n ? await nextPos(query, fromPos) : null;
+    let lo = fromExists ? fromPos : fromPos > 0n ? await nextPos(query, fromPos) : null;
     let broken: Broken | null = null;
     try {
       while (lo !== null && (toPos === null || lo <= toPos)) {
@@ -157,7 +161,8 @@ export async function verifyChain(
         }
         result.checked += Number(w.n);
         for (const p of w.checkpoints ?? []) seen.add(BigInt(p));
-        lo = await nextPos(query, hi + 1n);
+        // Past toSeq's event: done, without asking for the next position.
+        lo = toPos !== null && hi >= toPos ? null : await nextPos(query, hi + 1n);
       }
     } catch (e) {
       if (!(e instanceof Broken)) throw e; // the transaction is aborted: nothing to put back
@@ -235,13 +240,13 @@ const FIRST_SEQ_WINDOW = 1024n;
  * partition holding no sealed event to its end before the first row can be returned (at 2 M bench rows:
  * ~0.5 s); windows of seq that grow 16× per step bound each partition's scan to the window.
  */
-async function sealedPosNear(query: QueryFn, seq: string, direction: 'up' | 'down'): Promise<bigint | null> {
-  const [{ lo, hi }] = await query<{ lo: string | null; hi: string | null }>(
-    `SELECT min(a.seq)::text AS lo, max(a.seq)::text AS hi FROM audit_logs a`,
-  );
-  if (lo === null || hi === null) return null;
+async function sealedPosNear(
+  query: QueryFn,
+  { min, max }: SeqBounds,
+  seq: string,
+  direction: 'up' | 'down',
+): Promise<bigint | null> {
   const up = direction === 'up';
-  const [min, max] = [BigInt(lo), BigInt(hi)];
   const start = BigInt(seq);
   let edge = up ? (start < min ? min : start) : start > max ? max : start;
   for (let width = FIRST_SEQ_WINDOW; up ? edge <= max : edge >= min; width *= 16n) {
@@ -257,6 +262,19 @@ async function sealedPosNear(query: QueryFn, seq: string, direction: 'up' | 'dow
     edge = up ? to + 1n : from - 1n;
   }
   return null;
+}
+
+interface SeqBounds {
+  min: bigint;
+  max: bigint;
+}
+
+/** The lowest and highest seq in the table (null when it is empty): read once per verification. */
+async function seqBounds(query: QueryFn): Promise<SeqBounds | null> {
+  const [{ lo, hi }] = await query<{ lo: string | null; hi: string | null }>(
+    `SELECT min(a.seq)::text AS lo, max(a.seq)::text AS hi FROM audit_logs a`,
+  );
+  return lo === null || hi === null ? null : { min: BigInt(lo), max: BigInt(hi) };
 }
 
 /** The lowest chain position ≥ pos present in the table, or null. */
