@@ -109,11 +109,20 @@ export class ChildApp {
     };
     if (opts.databaseUrl) env.DATABASE_URL = opts.databaseUrl;
     else env.EMBEDDED_DB_DIR = 'memory';
-    const proc = spawn(process.execPath, [join(opts.repoRoot, 'dist', 'src', 'main.js')], {
-      cwd: opts.workDir,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const proc = spawn(
+      process.execPath,
+      // BENCH_APP_NODE_ARGS: node flags for every app, to profile them under the bench's load
+      // (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+      [
+        ...(process.env.BENCH_APP_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+        join(opts.repoRoot, 'dist', 'src', 'main.js'),
+      ],
+      {
+        cwd: opts.workDir,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const app = new ChildApp(opts.name, port, proc);
     running.add(app);
     try {
