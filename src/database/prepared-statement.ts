@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { sqlLiteral } from './sql-literal';
 
 /** The part of a node-postgres client used here: a named (prepared) statement. */
 interface PgClient {
@@ -16,6 +17,8 @@ function isPgClient(value: unknown): value is PgClient {
  */
 const statementNames = new WeakMap<PgClient, Map<string, string>>();
 let nextStatement = 0;
+/** The statements (by key) each client has prepared and run successfully: they exist in its session. */
+const preparedKeys = new WeakMap<PgClient, Set<string>>();
 
 function statementName(client: PgClient, key: string): string {
   let names = statementNames.get(client);
@@ -44,8 +47,35 @@ export async function preparedQuery<T>(
     const client: unknown = await runner.connect();
     if (!isPgClient(client)) return await manager.query<T[]>(text, values);
     const result = await client.query({ name: statementName(client, key), text, values });
+    let keys = preparedKeys.get(client);
+    if (!keys) preparedKeys.set(client, (keys = new Set<string>()));
+    keys.add(key);
     return result.rows as T[];
   } finally {
     if (own) await runner.release();
+  }
+}
+
+/**
+ * The SQL `EXECUTE name(v1, v2, …)` of statement `key` with these values as literals, when that
+ * statement is already prepared on the transaction's connection (preparedQuery ran it there);
+ * otherwise, or when a value cannot be a literal (sqlLiteral refuses it), null. For a statement sent
+ * in one simple-protocol message with others (TransactionRunner.atCommit): a bind parameter cannot
+ * travel in such a message, a literal can, and the plan stays the prepared one.
+ */
+export async function preparedExecuteSql(
+  manager: EntityManager,
+  key: string,
+  values: unknown[],
+): Promise<string | null> {
+  if (!manager.queryRunner) return null;
+  const client: unknown = await manager.queryRunner.connect();
+  if (!isPgClient(client) || !preparedKeys.get(client)?.has(key)) return null;
+  try {
+    // A Date as its instant in UTC (what pg would send as a parameter is the same instant).
+    const literals = values.map((v) => sqlLiteral(v instanceof Date ? v.toISOString() : v));
+    return `EXECUTE ${statementName(client, key)}(${literals.join(', ')})`;
+  } catch {
+    return null;
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { isIP } from 'node:net';
 import type { EntityManager } from 'typeorm';
-import { preparedQuery } from '../../database/prepared-statement';
+import { preparedExecuteSql, preparedQuery } from '../../database/prepared-statement';
 import type { AuditEventRow } from './audit.types';
 
 /** The columns of one event, in insert order (also used by the ingestion benchmark's raw baseline). */
@@ -77,14 +77,24 @@ const insertSql = (rows: number): string => {
 };
 
 const SINGLE_ROW_SQL = insertSql(1);
+const SINGLE_ROW_KEY = 'audit_insert';
 
 /** The one INSERT into audit_logs: multi-row, idempotent on the event id (spool replays). */
 @Injectable()
 export class AuditWriter {
+  /**
+   * The one-row INSERT as `EXECUTE` of its prepared statement with literal values, to travel with the
+   * transaction's COMMIT (TransactionRunner.atCommit); null until insert() has prepared it on this
+   * connection, or when a value cannot be a literal.
+   */
+  insertSqlForCommit(manager: EntityManager, row: AuditEventRow): Promise<string | null> {
+    return preparedExecuteSql(manager, SINGLE_ROW_KEY, auditInsertValues(row));
+  }
+
   async insert(manager: EntityManager, rows: AuditEventRow[]): Promise<void> {
     if (rows.length === 1 && manager.queryRunner) {
       // The request path: one event per statement, parsed and planned once per connection.
-      await preparedQuery(manager, 'audit_insert', SINGLE_ROW_SQL, auditInsertValues(rows[0]));
+      await preparedQuery(manager, SINGLE_ROW_KEY, SINGLE_ROW_SQL, auditInsertValues(rows[0]));
       return;
     }
     for (let start = 0; start < rows.length; start += MAX_ROWS_PER_STATEMENT) {

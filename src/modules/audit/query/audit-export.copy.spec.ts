@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { buildCopyExport, CrlfRecords, JsonArray } from './audit-export.copy';
-import { sqlLiteral } from './audit-query.builder';
+import { sqlLiteral } from '../../../database/sql-literal';
 
 /** Feeds `text` to a fresh transform in chunks of `size` bytes and returns the output. */
 async function through(make: () => NodeJS.ReadWriteStream, text: string, size: number): Promise<string> {

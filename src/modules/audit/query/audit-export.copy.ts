@@ -4,7 +4,8 @@ import type { PoolClient } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import type { ExportFormat } from './dto/audit-query.dto';
 import { OUTCOME_DISPLAY } from './dto/audit-log.dto';
-import { AuditFilters, buildCopySelect, SortOrder, sqlLiteral } from './audit-query.builder';
+import { sqlLiteral } from '../../../database/sql-literal';
+import { AuditFilters, buildCopySelect, SortOrder } from './audit-query.builder';
 import { CSV_COLUMNS } from './audit-export.format';
 
 /*

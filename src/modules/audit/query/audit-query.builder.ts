@@ -1,4 +1,4 @@
-import { escapeLiteral } from 'pg';
+import { sqlLiteral } from '../../../database/sql-literal';
 import { AUDIT_ACTION_NAMES } from '../audit.catalogue';
 
 /**
@@ -103,28 +103,6 @@ class Params implements ValueSink {
     this.values.push(value);
     return `$${this.values.length}`;
   }
-}
-
-/**
- * A value as a SQL literal, for the one statement that cannot take bind parameters (`COPY (SELECT …)
- * TO STDOUT`). Strict on purpose: strings go through pg's escapeLiteral (quotes doubled; with a
- * backslash, an `E''` literal with backslashes doubled, so the result is the same whatever
- * standard_conforming_strings says), arrays become `ARRAY[…]` of such literals, numbers must be finite,
- * and anything else (objects, undefined, NUL characters) is refused rather than guessed.
- */
-export function sqlLiteral(value: unknown): string {
-  if (typeof value === 'string') {
-    if (value.includes('\0')) throw new Error('sqlLiteral: NUL character');
-    return escapeLiteral(value).trim();
-  }
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new Error('sqlLiteral: not a finite number');
-    return String(value);
-  }
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  if (value === null) return 'NULL';
-  if (Array.isArray(value)) return value.length === 0 ? `'{}'` : `ARRAY[${value.map(sqlLiteral).join(', ')}]`;
-  throw new Error(`sqlLiteral: unsupported value of type ${typeof value}`);
 }
 
 class Literals implements ValueSink {
