@@ -156,6 +156,14 @@ export async function runMutationTarget(ctx: BenchContext): Promise<TargetResult
     const eventsOff = legs.filter((l) => l.mode === 'off').reduce((s, l) => s + l.events, 0);
     const p50Ratio = p50On / p50Off;
     const rpsRatio = rpsOn / rpsOff;
+    // The two adjacent legs of each repetition, as a ratio: how far the noise moves the figure.
+    const perRep = [...new Set(legs.map((l) => l.rep))].flatMap((rep) => {
+      const on1 = legs.find((l) => l.rep === rep && l.mode === 'on');
+      const off1 = legs.find((l) => l.rep === rep && l.mode === 'off');
+      return on1 && off1 ? [{ rps: on1.rps / off1.rps, p50: on1.p50 / off1.p50 }] : [];
+    });
+    const spread = (xs: number[]): string =>
+      `${xs.map((x) => fmtRatio(x)).join(', ')} (range ${fmtRatio(Math.min(...xs))}–${fmtRatio(Math.max(...xs))})`;
     ctx.shared.serverAuditOnRps = rpsOn;
     ctx.shared.serverAuditOnP50 = p50On;
     const met = bad === 0 && p50Ratio <= 1.15 && rpsRatio >= 0.85;
@@ -206,6 +214,11 @@ export async function runMutationTarget(ctx: BenchContext): Promise<TargetResult
           ],
         ),
         '',
+        perRep.length > 0
+          ? `Per repetition (its two adjacent legs): req/s on/off ${spread(perRep.map((r) => r.rps))}; ` +
+            `p50 on/off ${spread(perRep.map((r) => r.p50))}.`
+          : '',
+        '',
         `Non-2xx + connection errors over all legs: ${bad}. Audit events written: ${eventsOn} for ${reqOn} requests with auditing on, ${eventsOff} with it off.`,
         '',
         roundTrips.on !== undefined
@@ -226,6 +239,7 @@ export async function runMutationTarget(ctx: BenchContext): Promise<TargetResult
         rpsRatio,
         bad,
         roundTrips,
+        perRep,
         eventsOn,
         reqOn,
         eventsOff,
