@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { sqlLiteral } from './sql-literal';
 
 /** The part of a node-postgres client used here: a named (prepared) statement. */
 interface PgClient {
-  query(config: { name?: string; text: string; values?: unknown[] }): Promise<{ rows: unknown[] }>;
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
 }
 
 function isPgClient(value: unknown): value is PgClient {
@@ -79,44 +78,4 @@ export async function preparedExecuteSql(
   } catch {
     return null;
   }
-}
-
-/** Runs one named statement (see preparedQuery) on a client of the caller's transaction. */
-export type NamedQuery = <T>(key: string, text: string, values: unknown[]) => Promise<T[]>;
-
-/**
- * Runs `fn`'s statements as named prepared statements with **generic plans** (planned once per
- * connection, partitions pruned when each runs), `plan_cache_mode` being forced for them only: set
- * locally before (queued on the connection with the first statement, which follows it without a turn
- * of the request's code) and put back to its default after. Only for a few fixed statement shapes
- * (each key is prepared on every connection that runs it) whose best plan does not depend on their
- * values: PostgreSQL's own choice keeps planning custom plans for them (the generic plan's estimate
- * covers every partition), and planning is most of their time. Outside a transaction the statements
- * run as plain ones.
- */
-export async function withGenericPlans<T>(
-  manager: EntityManager,
-  fn: (query: NamedQuery) => Promise<T>,
-): Promise<T> {
-  const client: unknown = manager.queryRunner ? await manager.queryRunner.connect() : undefined;
-  if (!isPgClient(client))
-    return fn(<R>(_key: string, text: string, values: unknown[]) => manager.query<R[]>(text, values));
-  const set = client.query({ text: `SET LOCAL plan_cache_mode = force_generic_plan` });
-  let result: T;
-  try {
-    result = await fn(<R>(key: string, text: string, values: unknown[]) =>
-      preparedQuery<R>(manager, key, text, values),
-    );
-  } catch (e) {
-    await set.catch(() => undefined); // the statement's own error is the one to report
-    throw e;
-  }
-  await set;
-  await client.query({ text: `SET LOCAL plan_cache_mode TO DEFAULT` });
-  return result;
-}
-
-/** A statement key for preparedQuery derived from the statement's text (`prefix_<12 hex>`). */
-export function statementKey(prefix: string, text: string): string {
-  return `${prefix}_${createHash('sha1').update(text).digest('hex').slice(0, 12)}`;
 }

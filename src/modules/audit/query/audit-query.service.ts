@@ -10,7 +10,6 @@ import {
 import { AppConfig } from '../../../config/app-config';
 import type { Tx } from '../../../database/transaction';
 import { setLocal, type SqlQuery } from '../../../database/local-settings';
-import { type NamedQuery, statementKey, withGenericPlans } from '../../../database/prepared-statement';
 import { AuditService } from '../audit.service';
 import { AuditCursorCodec } from './audit-cursor';
 import type { PoolClient } from 'pg';
@@ -97,13 +96,6 @@ function fileStamp(iso: string): string {
     .toISOString()
     .replace(/\.\d{3}Z$/, 'Z')
     .replace(/[-:]/g, '');
-}
-
-/** Filters that are only a time range (`from`/`to`), or none. */
-function onlyTimeRange(filters: AuditFilters): boolean {
-  return Object.entries(filters).every(
-    ([k, v]) => v === undefined || v === false || k === 'from' || k === 'to',
-  );
 }
 
 /** Where a newest-first page starts, in ms: the cursor, else `to` when it is in the past, else now. */
@@ -208,14 +200,6 @@ export class AuditQueryService {
     // A filter pinning one resource or one request stays one statement: such events are few and spread
     // out, so the recent slice would seldom fill the page and the second statement would cost more than
     // pruning saves (measured on the bench's resource history: p50 +1.2 ms).
-    // Only a time range: the best plan (the time index, newest first, over the partitions in reach) is
-    // the same whatever the values, so the statements keep generic plans (planning was most of their
-    // time: the newest page ~1.4 → ~0.5 ms in PostgreSQL at 2 M rows). With any other filter the plan
-    // depends on the value (a rare action, the partial index for an outcome): custom plans.
-    if (onlyTimeRange(filters))
-      return withGenericPlans(this.txHost.tx, (query) =>
-        this.sliced(filters, want, after, [RECENT_SLICE_HOURS], query),
-      );
     if (filters.resourceId === undefined && filters.requestId === undefined)
       return this.sliced(filters, want, after, [RECENT_SLICE_HOURS]);
     const q = buildPageQuery(filters, { order: 'desc', limit: want, after });
@@ -265,7 +249,6 @@ export class AuditQueryService {
     want: number,
     after: KeysetPosition | undefined,
     hours: readonly number[],
-    named?: NamedQuery,
   ): Promise<AuditItemRow[]> {
     const tx = this.txHost.tx;
     const rows: AuditItemRow[] = [];
@@ -281,11 +264,7 @@ export class AuditQueryService {
         after,
         slice: { above, atOrBelow },
       });
-      rows.push(
-        ...(named
-          ? await named<AuditItemRow>(statementKey('audit_page', q.sql), q.sql, q.params)
-          : await tx.query<AuditItemRow[]>(q.sql, q.params)),
-      );
+      rows.push(...(await tx.query<AuditItemRow[]>(q.sql, q.params)));
       if (rows.length >= want || aboveMs === undefined) break;
       // `from` bounds the search: no slice wholly below it. A slice that ends exactly at `from` is not
       // (`from` is inclusive, the slice's lower bound exclusive): the next one holds the rows stamped at it.
