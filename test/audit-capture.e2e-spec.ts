@@ -8,6 +8,7 @@ import { auditEvents, eventsOfRequest, rid } from './support/audit';
 import { expectErrorShape } from './support/error-shape';
 import { bearer, createUser, login, loginAdmin } from './support/factories';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, createTestApp, TestApp } from './support/test-app';
+import { withFailingTrigger } from './support/failing-trigger';
 
 class EchoDto {
   @IsString()
@@ -369,61 +370,65 @@ describe('audit capture (users, auth, errors)', () => {
 
   it('a database failure in the middle of an update leaves neither the change nor a success event', async () => {
     const user = await createUser(t.http, adminToken);
-    await t.query(
-      `CREATE FUNCTION fail_users() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.display_name = 'boom' THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$`,
+    await withFailingTrigger(
+      t,
+      {
+        name: 'fail_users',
+        timing: 'AFTER UPDATE',
+        table: 'users',
+        when: `NEW.display_name = 'boom'`,
+        message: 'injected failure',
+      },
+      async () => {
+        const id = rid('db-fail');
+        const res = await t.http
+          .patch(`/api/v1/users/${user.id}`)
+          .set(...bearer(adminToken))
+          .set('X-Request-Id', id)
+          .send({ displayName: 'boom' });
+        expectErrorShape(res, 500);
+        const [row] = await t.query<{ display_name: string }>(
+          'SELECT display_name FROM users WHERE id = $1',
+          [user.id],
+        );
+        expect(row.display_name).toBe(user.displayName);
+        const events = await eventsOfRequest(t, id);
+        expect(events).toEqual([
+          expect.objectContaining({ action: 'user.updated', outcome: 'error', status_code: 500 }),
+        ]);
+        expect(events[0].error_message).toContain('injected failure');
+      },
     );
-    await t.query(
-      `CREATE TRIGGER fail_users AFTER UPDATE ON users FOR EACH ROW EXECUTE FUNCTION fail_users()`,
-    );
-    try {
-      const id = rid('db-fail');
-      const res = await t.http
-        .patch(`/api/v1/users/${user.id}`)
-        .set(...bearer(adminToken))
-        .set('X-Request-Id', id)
-        .send({ displayName: 'boom' });
-      expectErrorShape(res, 500);
-      const [row] = await t.query<{ display_name: string }>('SELECT display_name FROM users WHERE id = $1', [
-        user.id,
-      ]);
-      expect(row.display_name).toBe(user.displayName);
-      const events = await eventsOfRequest(t, id);
-      expect(events).toEqual([
-        expect.objectContaining({ action: 'user.updated', outcome: 'error', status_code: 500 }),
-      ]);
-      expect(events[0].error_message).toContain('injected failure');
-    } finally {
-      await t.query('DROP TRIGGER fail_users ON users');
-      await t.query('DROP FUNCTION fail_users()');
-    }
   });
 
   it('fails closed: when the audit insert fails, the change rolls back and the event is spooled, then replayed once', async () => {
     const user = await createUser(t.http, adminToken);
-    await t.query(
-      `CREATE FUNCTION reject_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.action = 'user.updated' THEN RAISE EXCEPTION 'audit store unavailable'; END IF; RETURN NEW; END $$`,
-    );
-    await t.query(
-      `CREATE TRIGGER reject_audit BEFORE INSERT ON audit_logs FOR EACH ROW EXECUTE FUNCTION reject_audit()`,
-    );
     const id = rid('fail-closed');
-    try {
-      const res = await t.http
-        .patch(`/api/v1/users/${user.id}`)
-        .set(...bearer(adminToken))
-        .set('X-Request-Id', id)
-        .send({ displayName: 'Never Saved' });
-      expectErrorShape(res, 500);
-      const [row] = await t.query<{ display_name: string }>('SELECT display_name FROM users WHERE id = $1', [
-        user.id,
-      ]);
-      expect(row.display_name).toBe(user.displayName);
-      expect(await eventsOfRequest(t, id)).toHaveLength(0);
-      expect(readdirSync(`${t.workDir}/spool`).length).toBeGreaterThan(0);
-    } finally {
-      await t.query('DROP TRIGGER reject_audit ON audit_logs');
-      await t.query('DROP FUNCTION reject_audit()');
-    }
+    await withFailingTrigger(
+      t,
+      {
+        name: 'reject_audit',
+        timing: 'BEFORE INSERT',
+        table: 'audit_logs',
+        when: `NEW.action = 'user.updated'`,
+        message: 'audit store unavailable',
+      },
+      async () => {
+        const res = await t.http
+          .patch(`/api/v1/users/${user.id}`)
+          .set(...bearer(adminToken))
+          .set('X-Request-Id', id)
+          .send({ displayName: 'Never Saved' });
+        expectErrorShape(res, 500);
+        const [row] = await t.query<{ display_name: string }>(
+          'SELECT display_name FROM users WHERE id = $1',
+          [user.id],
+        );
+        expect(row.display_name).toBe(user.displayName);
+        expect(await eventsOfRequest(t, id)).toHaveLength(0);
+        expect(readdirSync(`${t.workDir}/spool`).length).toBeGreaterThan(0);
+      },
+    );
     const lifecycle = t.app.get(AuditLifecycle);
     expect(await lifecycle.replay()).toBe(1);
     expect(await lifecycle.replay()).toBe(0);

@@ -4,6 +4,7 @@ import { expectErrorShape } from './support/error-shape';
 import { bearer, loginAdmin } from './support/factories';
 import { createTask } from './support/tasks';
 import { createTestApp, TestApp } from './support/test-app';
+import { withFailingTrigger } from './support/failing-trigger';
 
 /**
  * The request's audit event travels with its COMMIT: once the one-row INSERT is prepared on a
@@ -84,38 +85,38 @@ describe('Audit event sent with the COMMIT', () => {
   it('a failing event sent with the COMMIT rolls the change back and the request fails (fail closed)', async () => {
     const task = await createTask(t.http, token, { description: 'kept' });
     await patchDescriptions(task.id, ['prepared first']);
-    await t.query(
-      `CREATE FUNCTION reject_marked() RETURNS trigger LANGUAGE plpgsql AS $$
-       BEGIN IF NEW.changes::text LIKE '%reject-me%' THEN RAISE EXCEPTION 'audit store refused the event'; END IF; RETURN NEW; END $$`,
+    await withFailingTrigger(
+      t,
+      {
+        name: 'reject_marked',
+        timing: 'BEFORE INSERT',
+        table: 'audit_logs',
+        when: `NEW.changes::text LIKE '%reject-me%'`,
+        message: 'audit store refused the event',
+      },
+      async () => {
+        atCommit.mockClear();
+        const id = rid('commit-message-fail');
+        const res = await t.http
+          .patch(`/api/v1/tasks/${task.id}`)
+          .set(...bearer(token))
+          .set('X-Request-Id', id)
+          .send({ description: 'reject-me' });
+        expectErrorShape(res, 500);
+        expect(atCommit.mock.results.some((r) => r.value === true)).toBe(true);
+        const [row] = await t.query<{ description: string }>('SELECT description FROM tasks WHERE id = $1', [
+          task.id,
+        ]);
+        expect(row.description).toBe('prepared first');
+        // Nothing of the request committed; its failure is recorded on its own (the failure event does
+        // not carry the refused change, so the trigger lets it through).
+        const events = await eventsOfRequest(t, id);
+        expect(events).toEqual([
+          expect.objectContaining({ action: 'task.updated', outcome: 'error', status_code: 500 }),
+        ]);
+        expect(events[0].error_message).toContain('audit store refused the event');
+      },
     );
-    await t.query(
-      `CREATE TRIGGER reject_marked BEFORE INSERT ON audit_logs FOR EACH ROW EXECUTE FUNCTION reject_marked()`,
-    );
-    try {
-      atCommit.mockClear();
-      const id = rid('commit-message-fail');
-      const res = await t.http
-        .patch(`/api/v1/tasks/${task.id}`)
-        .set(...bearer(token))
-        .set('X-Request-Id', id)
-        .send({ description: 'reject-me' });
-      expectErrorShape(res, 500);
-      expect(atCommit.mock.results.some((r) => r.value === true)).toBe(true);
-      const [row] = await t.query<{ description: string }>('SELECT description FROM tasks WHERE id = $1', [
-        task.id,
-      ]);
-      expect(row.description).toBe('prepared first');
-      // Nothing of the request committed; its failure is recorded on its own (the failure event does
-      // not carry the refused change, so the trigger lets it through).
-      const events = await eventsOfRequest(t, id);
-      expect(events).toEqual([
-        expect.objectContaining({ action: 'task.updated', outcome: 'error', status_code: 500 }),
-      ]);
-      expect(events[0].error_message).toContain('audit store refused the event');
-    } finally {
-      await t.query('DROP TRIGGER reject_marked ON audit_logs');
-      await t.query('DROP FUNCTION reject_marked()');
-    }
     // The connection is usable afterwards: the next audited change commits with its event.
     const [next] = await patchDescriptions(task.id, ['after the failure']);
     expect(await eventsOfRequest(t, next)).toHaveLength(1);

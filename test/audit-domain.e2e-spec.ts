@@ -4,6 +4,7 @@ import { expectErrorShape } from './support/error-shape';
 import { bearer, createUser, loginAdmin, TestUser } from './support/factories';
 import { createTask } from './support/tasks';
 import { createTestApp, TestApp } from './support/test-app';
+import { withFailingTrigger } from './support/failing-trigger';
 
 describe('audit capture (tasks, attachments, reminders)', () => {
   let t: TestApp;
@@ -283,39 +284,40 @@ describe('audit capture (tasks, attachments, reminders)', () => {
 
   it('a database failure in the middle of a task update leaves neither the change nor a success event', async () => {
     const task = await createTask(t.http, ann.token, { title: 'Fragile' });
-    await t.query(
-      `CREATE FUNCTION fail_tasks() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.status = 'in_progress' THEN RAISE EXCEPTION 'disk on fire'; END IF; RETURN NEW; END $$`,
+    await withFailingTrigger(
+      t,
+      {
+        name: 'fail_tasks',
+        timing: 'AFTER UPDATE',
+        table: 'tasks',
+        when: `NEW.status = 'in_progress'`,
+        message: 'disk on fire',
+      },
+      async () => {
+        const id = rid('task-db-fail');
+        expectErrorShape(
+          await t.http
+            .patch(`/api/v1/tasks/${task.id}`)
+            .set(...bearer(ann.token))
+            .set('X-Request-Id', id)
+            .send({ status: 'in_progress', priority: 'high' }),
+          500,
+        );
+        const [row] = await t.query<{ status: string; priority: string }>(
+          'SELECT status, priority FROM tasks WHERE id = $1',
+          [task.id],
+        );
+        expect(row).toEqual({ status: 'todo', priority: 'medium' });
+        expect(await eventsOfRequest(t, id)).toEqual([
+          expect.objectContaining({
+            action: 'task.updated',
+            outcome: 'error',
+            severity: 'error',
+            status_code: 500,
+          }),
+        ]);
+      },
     );
-    await t.query(
-      `CREATE TRIGGER fail_tasks AFTER UPDATE ON tasks FOR EACH ROW EXECUTE FUNCTION fail_tasks()`,
-    );
-    try {
-      const id = rid('task-db-fail');
-      expectErrorShape(
-        await t.http
-          .patch(`/api/v1/tasks/${task.id}`)
-          .set(...bearer(ann.token))
-          .set('X-Request-Id', id)
-          .send({ status: 'in_progress', priority: 'high' }),
-        500,
-      );
-      const [row] = await t.query<{ status: string; priority: string }>(
-        'SELECT status, priority FROM tasks WHERE id = $1',
-        [task.id],
-      );
-      expect(row).toEqual({ status: 'todo', priority: 'medium' });
-      expect(await eventsOfRequest(t, id)).toEqual([
-        expect.objectContaining({
-          action: 'task.updated',
-          outcome: 'error',
-          severity: 'error',
-          status_code: 500,
-        }),
-      ]);
-    } finally {
-      await t.query('DROP TRIGGER fail_tasks ON tasks');
-      await t.query('DROP FUNCTION fail_tasks()');
-    }
   });
 
   it('every catalogue action of the domain appears, and every success event matches a committed change', async () => {
