@@ -10,22 +10,25 @@ function isPgClient(value: unknown): value is PgClient {
   return typeof value === 'object' && value !== null && typeof (value as PgClient).query === 'function';
 }
 
+interface Statement {
+  name: string;
+  /** Run successfully once on this client: it exists in the client's session. */
+  prepared: boolean;
+}
 /**
  * Statement names per pg client and statement key. PostgreSQL keeps a prepared statement per session
  * and node-postgres remembers per client which names it has prepared; on the embedded database every
  * client shares PGlite's one session, so a reconnected client must not reuse an earlier client's name.
  */
-const statementNames = new WeakMap<PgClient, Map<string, string>>();
+const statements = new WeakMap<PgClient, Map<string, Statement>>();
 let nextStatement = 0;
-/** The statements (by key) each client has prepared and run successfully: they exist in its session. */
-const preparedKeys = new WeakMap<PgClient, Set<string>>();
 
-function statementName(client: PgClient, key: string): string {
-  let names = statementNames.get(client);
-  if (!names) statementNames.set(client, (names = new Map<string, string>()));
-  let name = names.get(key);
-  if (!name) names.set(key, (name = `${key}_${++nextStatement}`));
-  return name;
+function statementOf(client: PgClient, key: string): Statement {
+  let byKey = statements.get(client);
+  if (!byKey) statements.set(client, (byKey = new Map<string, Statement>()));
+  let statement = byKey.get(key);
+  if (!statement) byKey.set(key, (statement = { name: `${key}_${++nextStatement}`, prepared: false }));
+  return statement;
 }
 
 /**
@@ -46,10 +49,9 @@ export async function preparedQuery<T>(
   try {
     const client: unknown = await runner.connect();
     if (!isPgClient(client)) return await manager.query<T[]>(text, values);
-    const result = await client.query({ name: statementName(client, key), text, values });
-    let keys = preparedKeys.get(client);
-    if (!keys) preparedKeys.set(client, (keys = new Set<string>()));
-    keys.add(key);
+    const statement = statementOf(client, key);
+    const result = await client.query({ name: statement.name, text, values });
+    statement.prepared = true;
     return result.rows as T[];
   } finally {
     if (own) await runner.release();
@@ -70,11 +72,12 @@ export async function preparedExecuteSql(
 ): Promise<string | null> {
   if (!manager.queryRunner) return null;
   const client: unknown = await manager.queryRunner.connect();
-  if (!isPgClient(client) || !preparedKeys.get(client)?.has(key)) return null;
+  const statement = isPgClient(client) ? statements.get(client)?.get(key) : undefined;
+  if (!statement?.prepared) return null;
   try {
     // A Date as its instant in UTC (what pg would send as a parameter is the same instant).
     const literals = values.map((v) => sqlLiteral(v instanceof Date ? v.toISOString() : v));
-    return `EXECUTE ${statementName(client, key)}(${literals.join(', ')})`;
+    return `EXECUTE ${statement.name}(${literals.join(', ')})`;
   } catch {
     return null;
   }
