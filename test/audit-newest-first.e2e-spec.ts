@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditEventRow } from '../src/modules/audit/audit.types';
-import { RECENT_SLICE_HOURS } from '../src/modules/audit/query/audit-query.service';
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { Tx } from '../src/database/transaction';
+import { TransactionRunner } from '../src/database/transaction-runner';
+import { buildPageQuery } from '../src/modules/audit/query/audit-query.builder';
+import {
+  AuditQueryService,
+  PINNED_PAGE_KEY,
+  RECENT_SLICE_HOURS,
+} from '../src/modules/audit/query/audit-query.service';
+import { AuditListQueryDto } from '../src/modules/audit/query/dto/audit-query.dto';
 import { insertRows, seedRow } from './support/audit-seed';
 import { auditPages } from './support/audit-pages';
 import { loginAdmin } from './support/factories';
@@ -120,6 +129,31 @@ describe('admin audit API: newest-first pages across the recent slice', () => {
     const want = await expected();
     for (const limit of [2, 50])
       expect(await walk(`resourceType=task&resourceId=${resourceId}`, limit)).toEqual(want);
+  });
+
+  it('a page pinned to one resource is a named statement, reused on its connection', async () => {
+    // Planned over every partition, it is worth PostgreSQL's plan cache: one prepared statement per
+    // connection and page shape, run again for each page (custom or generic plan, its choice).
+    const dto = Object.assign(new AuditListQueryDto(), { resourceType: 'task', resourceId, limit: 4 });
+    const { sql } = buildPageQuery({ resourceType: 'task', resourceId }, { order: 'desc', limit: 5 });
+    const runs = 7;
+    const { pages, statements } = await t.app.get(TransactionRunner).run(async () => {
+      const service = t.app.get(AuditQueryService);
+      const out: string[][] = [];
+      for (let i = 0; i < runs; i++) out.push((await service.list(dto)).items.map((item) => item.id));
+      // On the transaction's own connection: prepared statements belong to a session.
+      const held = await t.app.get<Tx>(TransactionHost).tx.query<{ name: string; executions: number }[]>(
+        `SELECT name, (generic_plans + custom_plans)::int AS executions FROM pg_prepared_statements
+          WHERE statement = $1`,
+        [sql],
+      );
+      return { pages: out, statements: held };
+    });
+    const want = (await expected()).slice(0, 4);
+    for (const p of pages) expect(p).toEqual(want);
+    expect(statements).toHaveLength(1);
+    expect(statements[0].name.startsWith(`${PINNED_PAGE_KEY}_`)).toBe(true);
+    expect(statements[0].executions).toBeGreaterThanOrEqual(runs);
   });
 
   it('the errors view and unfiltered lists are served the same way', async () => {

@@ -1,5 +1,10 @@
 import { TransactionHost } from '@nestjs-cls/transactional';
-import { preparedQuery } from '../src/database/prepared-statement';
+import {
+  MAX_TEXT_STATEMENTS_PER_CONNECTION,
+  preparedQuery,
+  preparedTextQuery,
+  textKey,
+} from '../src/database/prepared-statement';
 import type { Tx } from '../src/database/transaction';
 import { TransactionRunner } from '../src/database/transaction-runner';
 import { SessionsService } from '../src/modules/users/sessions.service';
@@ -85,6 +90,36 @@ describe('Prepared statements (preparedQuery)', () => {
     );
     const [r] = await preparedQuery<{ n: number }>(tx.tx, 'probe_fail', 'SELECT 1 / $1::int AS n', [1]);
     expect(r.n).toBe(1);
+  });
+
+  it('names statements built at run time by their text, at most a cap of them per connection', async () => {
+    const a = 'SELECT $1::int + 1 AS n';
+    expect(textKey('probe_key', a)).toBe(textKey('probe_key', a));
+    expect(textKey('probe_key', a)).not.toBe(textKey('probe_key', 'SELECT $1::int + 2 AS n'));
+    const shapes = MAX_TEXT_STATEMENTS_PER_CONNECTION + 10;
+    const { results, held, fixed } = await runner.run(async () => {
+      const out: number[] = [];
+      for (let i = 0; i < shapes; i++) {
+        const text = `SELECT $1::int + ${i} AS n`;
+        const [r] = await preparedTextQuery<{ n: number }>(tx.tx, 'probe_cap', text, [1]);
+        out.push(r.n);
+      }
+      // A fixed statement still gets its name on a connection at the cap.
+      await preparedQuery(tx.tx, 'probe_fixed_at_cap', 'SELECT 1 AS one', []);
+      const count = async (like: string): Promise<number> => {
+        const [{ n }] = await tx.tx.query<{ n: number }[]>(
+          `SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE $1`,
+          [like],
+        );
+        return n;
+      };
+      return { results: out, held: await count('probe_cap%'), fixed: await count('probe_fixed_at_cap%') };
+    });
+    // Every statement answered, named or not; the connection holds at most the cap of them.
+    expect(results).toEqual(Array.from({ length: shapes }, (_, i) => 1 + i));
+    expect(held).toBeGreaterThan(0);
+    expect(held).toBeLessThanOrEqual(MAX_TEXT_STATEMENTS_PER_CONNECTION);
+    expect(fixed).toBe(1);
   });
 
   it('the session lookup of an authenticated request is one of them, and revocation takes effect at once', async () => {

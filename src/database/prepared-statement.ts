@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { sqlLiteral } from './sql-literal';
 
@@ -20,15 +21,52 @@ interface Statement {
  * and node-postgres remembers per client which names it has prepared; on the embedded database every
  * client shares PGlite's one session, so a reconnected client must not reuse an earlier client's name.
  */
-const statements = new WeakMap<PgClient, Map<string, Statement>>();
+interface ClientStatements {
+  byKey: Map<string, Statement>;
+  /** How many of them preparedTextQuery made (keyed by run-time SQL text). */
+  fromText: number;
+}
+const statements = new WeakMap<PgClient, ClientStatements>();
 let nextStatement = 0;
 
-function statementOf(client: PgClient, key: string): Statement {
-  let byKey = statements.get(client);
-  if (!byKey) statements.set(client, (byKey = new Map<string, Statement>()));
-  let statement = byKey.get(key);
-  if (!statement) byKey.set(key, (statement = { name: `${key}_${++nextStatement}`, prepared: false }));
+/**
+ * Statements preparedTextQuery may name on one connection. Their SQL is built at run time and comes
+ * in as many shapes as callers combine filters; past this many, a new shape runs unnamed, so the
+ * session's prepared statements (and their cached plans) stay bounded. The fixed statements of
+ * preparedQuery are few and never count against it.
+ */
+export const MAX_TEXT_STATEMENTS_PER_CONNECTION = 64;
+
+function statementOf(client: PgClient, key: string, fromText: boolean): Statement | undefined {
+  let held = statements.get(client);
+  if (!held) statements.set(client, (held = { byKey: new Map<string, Statement>(), fromText: 0 }));
+  let statement = held.byKey.get(key);
+  if (statement) return statement;
+  if (fromText && held.fromText >= MAX_TEXT_STATEMENTS_PER_CONNECTION) return undefined;
+  if (fromText) held.fromText++;
+  held.byKey.set(key, (statement = { name: `${key}_${++nextStatement}`, prepared: false }));
   return statement;
+}
+
+async function runNamed<T>(
+  manager: EntityManager,
+  key: string,
+  fromText: boolean,
+  text: string,
+  values: unknown[],
+): Promise<T[]> {
+  const runner = manager.queryRunner ?? manager.connection.createQueryRunner();
+  const own = !manager.queryRunner;
+  try {
+    const client: unknown = await runner.connect();
+    const statement = isPgClient(client) ? statementOf(client, key, fromText) : undefined;
+    if (!isPgClient(client) || !statement) return await manager.query<T[]>(text, values);
+    const result = await client.query({ name: statement.name, text, values });
+    statement.prepared = true;
+    return result.rows as T[];
+  } finally {
+    if (own) await runner.release();
+  }
 }
 
 /**
@@ -38,24 +76,32 @@ function statementOf(client: PgClient, key: string): Statement {
  * connection; outside one, on a pooled connection taken for this statement only (as
  * `manager.query` does).
  */
-export async function preparedQuery<T>(
+export function preparedQuery<T>(
   manager: EntityManager,
   key: string,
   text: string,
   values: unknown[],
 ): Promise<T[]> {
-  const runner = manager.queryRunner ?? manager.connection.createQueryRunner();
-  const own = !manager.queryRunner;
-  try {
-    const client: unknown = await runner.connect();
-    if (!isPgClient(client)) return await manager.query<T[]>(text, values);
-    const statement = statementOf(client, key);
-    const result = await client.query({ name: statement.name, text, values });
-    statement.prepared = true;
-    return result.rows as T[];
-  } finally {
-    if (own) await runner.release();
-  }
+  return runNamed<T>(manager, key, false, text, values);
+}
+
+/**
+ * preparedQuery for SQL built at run time: the statement is named `prefix` plus a digest of `text`, so
+ * each distinct text is its own prepared statement on each connection, up to
+ * MAX_TEXT_STATEMENTS_PER_CONNECTION of them (further texts run unnamed).
+ */
+export function preparedTextQuery<T>(
+  manager: EntityManager,
+  prefix: string,
+  text: string,
+  values: unknown[],
+): Promise<T[]> {
+  return runNamed<T>(manager, textKey(prefix, text), true, text, values);
+}
+
+/** The statement key preparedTextQuery uses for `text`. */
+export function textKey(prefix: string, text: string): string {
+  return `${prefix}_${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
 }
 
 /**
@@ -72,7 +118,7 @@ export async function preparedExecuteSql(
 ): Promise<string | null> {
   if (!manager.queryRunner) return null;
   const client: unknown = await manager.queryRunner.connect();
-  const statement = isPgClient(client) ? statements.get(client)?.get(key) : undefined;
+  const statement = isPgClient(client) ? statements.get(client)?.byKey.get(key) : undefined;
   if (!statement?.prepared) return null;
   try {
     // A Date as its instant in UTC (what pg would send as a parameter is the same instant).

@@ -10,6 +10,7 @@ import {
 import { AppConfig } from '../../../config/app-config';
 import type { Tx } from '../../../database/transaction';
 import { setLocal, type SqlQuery } from '../../../database/local-settings';
+import { preparedTextQuery } from '../../../database/prepared-statement';
 import { AuditService } from '../audit.service';
 import { AuditCursorCodec } from './audit-cursor';
 import type { PoolClient } from 'pg';
@@ -45,6 +46,9 @@ export const SEARCH_SLICE_HOURS = [1, 8, 64, 512, 4096] as const;
 const HOUR_MS = 3_600_000;
 /** A newest-first page first reads this many hours before its start (see newestFirst). */
 export const RECENT_SLICE_HOURS = 7 * 24;
+
+/** Statement key prefix of the newest-first pages pinned to one resource or one request (see newestFirst). */
+export const PINNED_PAGE_KEY = 'audit_page';
 
 /** Rows per FETCH of the export cursor: memory stays flat whatever the export's size. */
 export const EXPORT_BATCH_ROWS = 1000;
@@ -202,8 +206,12 @@ export class AuditQueryService {
     // pruning saves (measured on the bench's resource history: p50 +1.2 ms).
     if (filters.resourceId === undefined && filters.requestId === undefined)
       return this.sliced(filters, want, after, [RECENT_SLICE_HOURS]);
+    // Without a time bound the statement is planned over every monthly partition: at 16 partitions
+    // ~1.0 ms of planning for ~0.25 ms of execution. As a named statement, PostgreSQL's plan cache
+    // (plan_cache_mode auto) reuses one generic plan per connection from the sixth run on, when its
+    // estimate is no worse than the custom plans'; its partitions are pruned when it runs.
     const q = buildPageQuery(filters, { order: 'desc', limit: want, after });
-    return this.txHost.tx.query<AuditItemRow[]>(q.sql, q.params);
+    return preparedTextQuery<AuditItemRow>(this.txHost.tx, PINNED_PAGE_KEY, q.sql, q.params);
   }
 
   /**
