@@ -1,4 +1,5 @@
 import { ChildApp } from '../lib/child-app';
+import { machineCpuMs, processCpuMs } from '../lib/cpu';
 import type { BenchContext } from '../lib/context';
 import { withClient } from '../lib/db';
 import { loginAdmin } from '../lib/http';
@@ -23,7 +24,27 @@ interface Leg extends LegResult {
   mode: 'on' | 'off';
   rep: number;
   events: number;
+  /** CPU of the app under load (all its threads) per request, ms. */
+  appCpuMs: number;
+  /** Busy CPU of the whole machine (app, PostgreSQL, the load generator) per request, ms. */
+  machineCpuMs: number;
+  /** WAL PostgreSQL wrote during the leg per request, bytes (the audit INSERT and its sealing included). */
+  walBytes: number;
 }
+
+const walLsn = (url: string): Promise<string> =>
+  withClient(
+    url,
+    async (c) => (await c.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn,
+  );
+
+const walSince = (url: string, lsn: string): Promise<number> =>
+  withClient(url, async (c) => {
+    const r = await c.query<{ b: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1)::text AS b', [
+      lsn,
+    ]);
+    return Number(r.rows[0].b);
+  });
 
 /** Round trips per PATCH, counted by a protocol-level proxy in front of PostgreSQL. */
 async function countRoundTrips(ctx: BenchContext): Promise<Record<string, number>> {
@@ -90,6 +111,9 @@ export async function runMutationTarget(ctx: BenchContext): Promise<TargetResult
       workDir: ctx.workDir,
       databaseUrl: ctx.db.url,
       auditEnabled: false,
+      // It writes no events, so it has none to seal: the audited app seals its own (in its own process),
+      // as a single audited instance would. Otherwise whichever app took the sealer lock first did it.
+      env: { AUDIT_INTEGRITY_JOBS_ENABLED: 'false' },
     });
     on = await ChildApp.start({
       name: 'audit-on',
@@ -119,16 +143,22 @@ export async function runMutationTarget(ctx: BenchContext): Promise<TargetResult
       for (const mode of order) {
         const app = mode === 'on' ? on : off;
         const before = await countUpdated(ctx.db.url);
+        const lsn = await walLsn(ctx.db.url);
+        const cpu0 = { app: processCpuMs(app.pid), machine: machineCpuMs() };
         const leg = await runPatchLeg(
           app.baseUrl,
           mode === 'on' ? rotOn : rotOff,
           cfg.legSeconds,
           cfg.connections,
         );
+        const n = Math.max(1, leg.requests);
+        const appCpuMs = (processCpuMs(app.pid) - cpu0.app) / n;
+        const machineCpu = (machineCpuMs() - cpu0.machine) / n;
+        const walBytes = (await walSince(ctx.db.url, lsn)) / n;
         const events = (await countUpdated(ctx.db.url)) - before;
-        legs.push({ ...leg, mode, rep, events });
+        legs.push({ ...leg, mode, rep, events, appCpuMs, machineCpuMs: machineCpu, walBytes });
         ctx.progress(
-          `target 1: rep ${rep} audit ${mode}: ${fmt(leg.rps, 0)} req/s, p50 ${fmt(leg.p50)} ms, p99 ${fmt(leg.p99)} ms, non-2xx ${leg.non2xx}`,
+          `target 1: rep ${rep} audit ${mode}: ${fmt(leg.rps, 0)} req/s, p50 ${fmt(leg.p50)} ms, p99 ${fmt(leg.p99)} ms, non-2xx ${leg.non2xx}; per request: app CPU ${fmt(appCpuMs)} ms, machine CPU ${fmt(machineCpu)} ms, WAL ${fmt(walBytes / 1024, 1)} KB`,
         );
       }
     }
@@ -150,6 +180,13 @@ export async function runMutationTarget(ctx: BenchContext): Promise<TargetResult
     const p50Off = pick('off', (l) => l.p50);
     const p99On = pick('on', (l) => l.p99);
     const p99Off = pick('off', (l) => l.p99);
+    const cost = (mode: 'on' | 'off'): { app: number; machine: number; wal: number } => ({
+      app: pick(mode, (l) => l.appCpuMs),
+      machine: pick(mode, (l) => l.machineCpuMs),
+      wal: pick(mode, (l) => l.walBytes),
+    });
+    const costOn = cost('on');
+    const costOff = cost('off');
     const bad = legs.reduce((s, l) => s + l.non2xx + l.errors, 0);
     const eventsOn = legs.filter((l) => l.mode === 'on').reduce((s, l) => s + l.events, 0);
     const reqOn = legs.filter((l) => l.mode === 'on').reduce((s, l) => s + l.requests, 0);
@@ -191,6 +228,9 @@ export async function runMutationTarget(ctx: BenchContext): Promise<TargetResult
             'non-2xx',
             'errors',
             'task.updated events',
+            'app CPU ms/req',
+            'machine CPU ms/req',
+            'WAL KB/req',
           ],
           legs.map((l) => [
             String(l.rep),
@@ -202,17 +242,47 @@ export async function runMutationTarget(ctx: BenchContext): Promise<TargetResult
             String(l.non2xx),
             String(l.errors),
             String(l.events),
+            fmt(l.appCpuMs),
+            fmt(l.machineCpuMs),
+            fmt(l.walBytes / 1024, 1),
           ]),
         ),
         '',
         table(
-          ['median', 'req/s', 'p50 ms', 'p99 ms'],
+          ['median', 'req/s', 'p50 ms', 'p99 ms', 'app CPU ms/req', 'machine CPU ms/req', 'WAL KB/req'],
           [
-            ['audit off', fmt(rpsOff, 0), fmt(p50Off), fmt(p99Off)],
-            ['audit on', fmt(rpsOn, 0), fmt(p50On), fmt(p99On)],
-            ['on / off', fmtRatio(rpsRatio), fmtRatio(p50Ratio), fmtRatio(p99On / p99Off)],
+            [
+              'audit off',
+              fmt(rpsOff, 0),
+              fmt(p50Off),
+              fmt(p99Off),
+              fmt(costOff.app),
+              fmt(costOff.machine),
+              fmt(costOff.wal / 1024, 1),
+            ],
+            [
+              'audit on',
+              fmt(rpsOn, 0),
+              fmt(p50On),
+              fmt(p99On),
+              fmt(costOn.app),
+              fmt(costOn.machine),
+              fmt(costOn.wal / 1024, 1),
+            ],
+            [
+              'on / off',
+              fmtRatio(rpsRatio),
+              fmtRatio(p50Ratio),
+              fmtRatio(p99On / p99Off),
+              fmtRatio(costOn.app / costOff.app),
+              fmtRatio(costOn.machine / costOff.machine),
+              fmtRatio(costOn.wal / costOff.wal),
+            ],
           ],
         ),
+        '',
+        'Per request: the app CPU is its process (all threads) from /proc/<pid>/stat; the machine CPU is every busy ' +
+          "CPU second of the leg from /proc/stat (app, PostgreSQL and the load generator, which all share the machine); the WAL is what PostgreSQL wrote during the leg (pg_current_wal_lsn), sealing of the audited events included. The unaudited app runs without the integrity jobs (it has nothing to seal). These are steadier than req/s on a shared machine: when the app's single thread saturates, req/s follows its CPU per request.",
         '',
         perRep.length > 0
           ? `Per repetition (its two adjacent legs): req/s on/off ${spread(perRep.map((r) => r.rps))}; ` +
@@ -243,6 +313,8 @@ export async function runMutationTarget(ctx: BenchContext): Promise<TargetResult
         eventsOn,
         reqOn,
         eventsOff,
+        costOn,
+        costOff,
       },
     };
   } catch (e) {
