@@ -16,16 +16,16 @@ interface Statement {
   /** Run successfully once on this client: it exists in the client's session. */
   prepared: boolean;
 }
-/**
- * Statement names per pg client and statement key. PostgreSQL keeps a prepared statement per session
- * and node-postgres remembers per client which names it has prepared; on the embedded database every
- * client shares PGlite's one session, so a reconnected client must not reuse an earlier client's name.
- */
 interface ClientStatements {
   byKey: Map<string, Statement>;
   /** How many of them preparedTextQuery made (keyed by run-time SQL text). */
   fromText: number;
 }
+/**
+ * Statement names per pg client and statement key. PostgreSQL keeps a prepared statement per session
+ * and node-postgres remembers per client which names it has prepared; on the embedded database every
+ * client shares PGlite's one session, so a reconnected client must not reuse an earlier client's name.
+ */
 const statements = new WeakMap<PgClient, ClientStatements>();
 let nextStatement = 0;
 
