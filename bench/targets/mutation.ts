@@ -3,7 +3,7 @@ import { machineCpuMs, processCpuMs } from '../lib/cpu';
 import type { BenchContext } from '../lib/context';
 import { withClient } from '../lib/db';
 import { loginAdmin } from '../lib/http';
-import { createTasks, type LegResult, PatchRotation, runPatchLeg } from '../lib/load';
+import { createTasks, type LegResult, PatchRotation, runPatchLeg, warmUpSeconds } from '../lib/load';
 import { PgRoundTripCounter } from '../lib/pg-proxy';
 import { failed, notMerged, table, type TargetResult } from '../lib/report';
 import { fmt, fmtRatio, median, nowMs, sleep } from '../lib/stats';
@@ -132,7 +132,7 @@ export async function runMutationTarget(ctx: BenchContext): Promise<TargetResult
     const rotOn = new PatchRotation(taskIds.slice(half), tokenOn);
 
     ctx.progress('target 1: warm-up');
-    const warm = Math.min(3, cfg.legSeconds);
+    const warm = warmUpSeconds(cfg);
     await runPatchLeg(off.baseUrl, rotOff, warm, cfg.connections);
     await runPatchLeg(on.baseUrl, rotOn, warm, cfg.connections);
 
