@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
@@ -49,29 +50,27 @@ const toBoolean = ({ value }: { value: unknown }): unknown =>
   value === 'true' ? true : value === 'false' ? false : value;
 
 function DateParam(description: string, example: string): PropertyDecorator {
-  const decorators: PropertyDecorator[] = [
+  return applyDecorators(
     ApiPropertyOptional({ description, example, type: String, format: 'date-time' }),
     IsOptional(),
     IsISO8601({ strict: true }, { message: '$property must be an ISO 8601 date or date-time' }),
     Matches(ISO_DATE_TIME, { message: '$property must be an ISO 8601 date or date-time' }),
-  ];
-  return (target, key) => decorators.forEach((d) => d(target, key));
+  );
 }
 
 function TextParam(description: string, example: string, max = 200): PropertyDecorator {
-  const decorators: PropertyDecorator[] = [
+  return applyDecorators(
     ApiPropertyOptional({ description, example, minLength: 1, maxLength: max }),
     IsOptional(),
     IsString(),
     MinLength(1),
     MaxLength(max),
-  ];
-  return (target, key) => decorators.forEach((d) => d(target, key));
+  );
 }
 
 /** `limit`, the page size of the paged views (list, errors). */
 function PageLimit(): PropertyDecorator {
-  const decorators: PropertyDecorator[] = [
+  return applyDecorators(
     ApiPropertyOptional({
       description: 'Page size (1–200)',
       minimum: 1,
@@ -84,13 +83,12 @@ function PageLimit(): PropertyDecorator {
     IsInt(),
     Min(1),
     Max(200),
-  ];
-  return (target, key) => decorators.forEach((d) => d(target, key));
+  );
 }
 
 /** `cursor`, the opaque nextCursor of a previous page. */
 function PageCursor(description: string): PropertyDecorator {
-  const decorators: PropertyDecorator[] = [
+  return applyDecorators(
     ApiPropertyOptional({
       description,
       example: 'eyJ0IjoiMjAyNi0xMS0yMVQxMDowMDowMC4xMjM0NTZaIiwiaSI6Ii4uLiJ9.c2lnbmF0dXJl',
@@ -99,8 +97,7 @@ function PageCursor(description: string): PropertyDecorator {
     IsOptional(),
     IsString(),
     MaxLength(1000),
-  ];
-  return (target, key) => decorators.forEach((d) => d(target, key));
+  );
 }
 
 /** The filters every read route shares (list, export, stats). */
