@@ -12,12 +12,26 @@ const TARGET = '1. PATCH /api/v1/tasks/:id, audit on vs off';
 const GOAL = 'p50 on ≤ 1.15× off; req/s on ≥ 0.85× off';
 const TASKS = 50;
 
-const countUpdated = (url: string): Promise<number> =>
+interface LegMark {
+  /** task.updated events in the table so far. */
+  events: number;
+  /** PostgreSQL's current WAL position. */
+  lsn: string;
+  /** WAL bytes written since `since` (0 without it). */
+  walBytes: number;
+}
+
+/** A leg's bookkeeping on either side of it, read in one statement on one connection. */
+const legMark = (url: string, since?: string): Promise<LegMark> =>
   withClient(url, async (c) => {
-    const r = await c.query<{ n: string }>(
-      `SELECT count(*)::text AS n FROM audit_logs WHERE action = 'task.updated'`,
+    const r = await c.query<{ n: string; lsn: string; b: string | null }>(
+      `SELECT (SELECT count(*) FROM audit_logs WHERE action = 'task.updated')::text AS n,
+              pg_current_wal_lsn()::text AS lsn,
+              pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::text AS b`,
+      [since ?? null],
     );
-    return Number(r.rows[0].n);
+    const row = r.rows[0];
+    return { events: Number(row.n), lsn: row.lsn, walBytes: Number(row.b ?? 0) };
   });
 
 interface Leg extends LegResult {
@@ -31,20 +45,6 @@ interface Leg extends LegResult {
   /** WAL PostgreSQL wrote during the leg per request, bytes (the audit INSERT and its sealing included). */
   walBytes: number;
 }
-
-const walLsn = (url: string): Promise<string> =>
-  withClient(
-    url,
-    async (c) => (await c.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn,
-  );
-
-const walSince = (url: string, lsn: string): Promise<number> =>
-  withClient(url, async (c) => {
-    const r = await c.query<{ b: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1)::text AS b', [
-      lsn,
-    ]);
-    return Number(r.rows[0].b);
-  });
 
 /** Round trips per PATCH, counted by a protocol-level proxy in front of PostgreSQL. */
 async function countRoundTrips(ctx: BenchContext): Promise<Record<string, number>> {
@@ -142,8 +142,7 @@ export async function runMutationTarget(ctx: BenchContext): Promise<TargetResult
       const order: Array<'off' | 'on'> = rep % 2 === 1 ? ['off', 'on'] : ['on', 'off'];
       for (const mode of order) {
         const app = mode === 'on' ? on : off;
-        const before = await countUpdated(ctx.db.url);
-        const lsn = await walLsn(ctx.db.url);
+        const before = await legMark(ctx.db.url);
         const cpu0 = { app: processCpuMs(app.pid), machine: machineCpuMs() };
         const leg = await runPatchLeg(
           app.baseUrl,
@@ -154,8 +153,9 @@ export async function runMutationTarget(ctx: BenchContext): Promise<TargetResult
         const n = Math.max(1, leg.requests);
         const appCpuMs = (processCpuMs(app.pid) - cpu0.app) / n;
         const machineCpu = (machineCpuMs() - cpu0.machine) / n;
-        const walBytes = (await walSince(ctx.db.url, lsn)) / n;
-        const events = (await countUpdated(ctx.db.url)) - before;
+        const after = await legMark(ctx.db.url, before.lsn);
+        const walBytes = after.walBytes / n;
+        const events = after.events - before.events;
         legs.push({ ...leg, mode, rep, events, appCpuMs, machineCpuMs: machineCpu, walBytes });
         ctx.progress(
           `target 1: rep ${rep} audit ${mode}: ${fmt(leg.rps, 0)} req/s, p50 ${fmt(leg.p50)} ms, p99 ${fmt(leg.p99)} ms, non-2xx ${leg.non2xx}; per request: app CPU ${fmt(appCpuMs)} ms, machine CPU ${fmt(machineCpu)} ms, WAL ${fmt(walBytes / 1024, 1)} KB`,
