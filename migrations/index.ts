@@ -5,6 +5,7 @@ import { AuditApi1763769800000 } from './1763769800000-AuditApi';
 import { AuditIntegrity1763769900000 } from './1763769900000-AuditIntegrity';
 import { AuditPartitions1763770000000 } from './1763770000000-AuditPartitions';
 import { AuditLeanSealing1763770100000 } from './1763770100000-AuditLeanSealing';
+import { AuditInsertOnlyChain1763770200000 } from './1763770200000-AuditInsertOnlyChain';
 
 /**
  * Every migration, in order. A new migration (`npm run migration:generate -- migrations/Name`, then
@@ -18,4 +19,5 @@ export const migrations = [
   AuditIntegrity1763769900000,
   AuditPartitions1763770000000,
   AuditLeanSealing1763770100000,
+  AuditInsertOnlyChain1763770200000,
 ];

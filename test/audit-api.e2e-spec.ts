@@ -212,7 +212,7 @@ describe('admin audit API', () => {
 
     it('shows sealed: false until the sealer has chained the event, then true', async () => {
       const [row] = await t.query<{ id: string }>(
-        `SELECT id FROM audit_logs WHERE hash IS NULL ORDER BY seq LIMIT 1`,
+        `SELECT a.id FROM audit_logs a JOIN audit_pending p ON p.seq = a.seq ORDER BY a.seq LIMIT 1`,
       );
       expect(((await get(`/api/v1/audit-logs/${row.id}`).expect(200)).body as Item).sealed).toBe(false);
       await t.app.get(AuditSealer).sealOnce();

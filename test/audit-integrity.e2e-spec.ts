@@ -4,10 +4,10 @@ import { AuditSealer } from '../src/modules/audit/integrity/audit-sealer.service
 import { AuditVerifier } from '../src/modules/audit/integrity/audit-verifier.service';
 import { canonicalSelect, ChainRow, eventHash } from '../src/modules/audit/integrity/canonical';
 import { PartitionManager } from '../src/modules/audit/integrity/partition-manager.service';
-import { monthPartition } from '../src/modules/audit/integrity/partitions';
+import { chainPartitionName, monthPartition } from '../src/modules/audit/integrity/partitions';
 import { auditEvents } from './support/audit';
 import { bearer, createUser, loginAdmin } from './support/factories';
-import { seqAt, tamperAndVerify } from './support/integrity';
+import { deleteEvents, eventAt, seqAt, tamperAndVerify } from './support/integrity';
 import { createTestApp, TestApp } from './support/test-app';
 
 async function recordEvents(t: TestApp, n: number): Promise<void> {
@@ -53,20 +53,27 @@ describe('audit integrity: chain, checkpoints, verify, partitions', () => {
     expect(await t.app.get(PartitionManager).ensure()).toEqual([]);
   });
 
-  it('events are inserted unsealed; the sealer chains them in order and writes signed checkpoints', async () => {
+  it('events are inserted unsealed (queued by the trigger); the sealer chains them in order and writes signed checkpoints', async () => {
     await recordEvents(t, 32);
     const before = await t.query<{ n: string }>(
-      `SELECT count(*)::text AS n FROM audit_logs WHERE hash IS NULL`,
+      `SELECT count(*)::text AS n FROM audit_logs a
+        WHERE NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.seq = a.seq)`,
     );
+    const [{ queued }] = await t.query<{ queued: string }>(
+      `SELECT count(*)::text AS queued FROM audit_pending`,
+    );
+    expect(queued).toBe(before[0].n);
     expect(Number(before[0].n)).toBeGreaterThanOrEqual(32);
     expect((await t.app.get(AuditVerifier).verify()).unsealed).toBeGreaterThanOrEqual(32);
     const r = await sealer.sealOnce();
     expect(r.locked).toBe(true);
     expect(r.sealed).toBe(Number(before[0].n));
     const rows = await t.query<{ chain_pos: string; seq: string }>(
-      `SELECT chain_pos::text, seq::text FROM audit_logs a ORDER BY a.chain_pos`,
+      `SELECT c.chain_pos::text, a.seq::text FROM audit_logs a
+         LEFT JOIN audit_chain c ON c.seq = a.seq AND c.occurred_at = a.occurred_at ORDER BY c.chain_pos`,
     );
     expect(rows.map((x) => Number(x.chain_pos))).toEqual(rows.map((_, i) => i + 1));
+    expect((await t.query(`SELECT 1 FROM audit_pending`)).length).toBe(0);
     const seqs = rows.map((x) => Number(x.seq));
     expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
     const cps = await t.query<{ last_pos: string }>(
@@ -87,7 +94,8 @@ describe('audit integrity: chain, checkpoints, verify, partitions', () => {
 
   it('the hash is SHA-256(prev_hash ‖ canonical text) recomputed identically from the stored row', async () => {
     const rows = await t.query<ChainRow>(
-      `SELECT ${canonicalSelect()} FROM audit_logs a WHERE a.chain_pos <= 3 ORDER BY a.chain_pos`,
+      `SELECT ${canonicalSelect('a', 'c')} FROM audit_chain c JOIN audit_logs a ON a.seq = c.seq AND a.occurred_at = c.occurred_at
+        WHERE c.chain_pos <= 3 ORDER BY c.chain_pos`,
     );
     for (const row of rows)
       expect(eventHash(row.prev_hash as Buffer, row).equals(row.hash as Buffer)).toBe(true);
@@ -95,53 +103,66 @@ describe('audit integrity: chain, checkpoints, verify, partitions', () => {
     expect(rows[1].prev_hash?.equals(rows[0].hash as Buffer)).toBe(true);
   });
 
-  it('the trigger allows only filling the hash columns once; other updates, DELETE and TRUNCATE (also of a partition) fail', async () => {
-    await expect(t.query(`UPDATE audit_logs SET description = 'x' WHERE chain_pos = 1`)).rejects.toThrow(
+  it('audit_logs and audit_chain refuse every UPDATE, DELETE and TRUNCATE (also of a partition)', async () => {
+    const first = `seq = (SELECT c.seq FROM audit_chain c WHERE c.chain_pos = 1)`;
+    await expect(t.query(`UPDATE audit_logs SET description = 'x' WHERE ${first}`)).rejects.toThrow(
       /append-only/,
     );
-    await expect(t.query(`UPDATE audit_logs SET hash = hash WHERE chain_pos = 1`)).rejects.toThrow(
-      /append-only/,
-    );
-    await expect(
-      t.query(
-        `UPDATE audit_logs SET chain_pos = 999, hash = hash, prev_hash = prev_hash WHERE chain_pos = 1`,
-      ),
-    ).rejects.toThrow(/append-only/);
-    await expect(t.query(`DELETE FROM audit_logs WHERE chain_pos = 1`)).rejects.toThrow(/append-only/);
+    await expect(t.query(`UPDATE audit_logs SET seq = seq WHERE ${first}`)).rejects.toThrow(/append-only/);
+    await expect(t.query(`DELETE FROM audit_logs WHERE ${first}`)).rejects.toThrow(/append-only/);
     await expect(t.query(`TRUNCATE audit_logs`)).rejects.toThrow(/append-only/);
     await expect(t.query(`TRUNCATE "${monthPartition(new Date()).name}"`)).rejects.toThrow(/append-only/);
+    await expect(t.query(`UPDATE audit_chain SET hash = hash WHERE chain_pos = 1`)).rejects.toThrow(
+      /append-only/,
+    );
+    await expect(t.query(`UPDATE audit_chain SET chain_pos = 999 WHERE chain_pos = 1`)).rejects.toThrow(
+      /append-only/,
+    );
+    await expect(t.query(`DELETE FROM audit_chain WHERE chain_pos = 1`)).rejects.toThrow(/append-only/);
+    await expect(t.query(`TRUNCATE audit_chain`)).rejects.toThrow(/append-only/);
+    await expect(t.query(`TRUNCATE "${chainPartitionName(monthPartition(new Date()))}"`)).rejects.toThrow(
+      /append-only/,
+    );
     await expect(t.query(`UPDATE audit_checkpoints SET event_count = 1`)).rejects.toThrow(/append-only/);
     await expect(t.query(`DELETE FROM audit_checkpoints`)).rejects.toThrow(/append-only/);
     await expect(t.query(`TRUNCATE audit_archives`)).rejects.toThrow(/append-only/);
   });
 
-  it('filling the hash columns of an unsealed event while changing any other column is rejected', async () => {
+  it('an event is chained at most once, at one position; the queue holds exactly the committed events', async () => {
     await recordEvents(t, 1);
-    const [{ id }] = await t.query<{ id: string }>(
-      `SELECT id::text FROM audit_logs WHERE chain_pos IS NULL ORDER BY seq DESC LIMIT 1`,
+    const [pending] = await t.query<{ seq: string; occurred_at: Date }>(
+      `SELECT seq::text, occurred_at FROM audit_pending ORDER BY seq DESC LIMIT 1`,
     );
-    const seal = `chain_pos = 1000000, prev_hash = sha256('p'::bytea), hash = sha256('h'::bytea)`;
-    // One column of each kind: text, jsonb, timestamptz, inet, NULL → value.
-    for (const change of [
-      `description = description || '.'`,
-      `metadata = metadata || '{"i": -1}'`,
-      `occurred_at = occurred_at + interval '1 microsecond'`,
-      `ip_address = '10.0.0.1'`,
-      `error_type = 'X'`,
-    ])
-      await expect(t.query(`UPDATE audit_logs SET ${seal}, ${change} WHERE id = $1`, [id])).rejects.toThrow(
-        /append-only: UPDATE is not allowed/,
-      );
-    // The same statement without the extra change is the sealer's own UPDATE (rolled back here).
+    // A second position for an event already chained: refused (the sealer's DELETE from the queue
+    // would have failed first; this is the table's own guarantee).
+    const [chained] = await t.query<{ pos: string; seq: string; occurred_at: Date }>(
+      `SELECT chain_pos::text AS pos, seq::text, occurred_at FROM audit_chain ORDER BY chain_pos DESC LIMIT 1`,
+    );
+    await expect(
+      t.query(
+        `INSERT INTO audit_chain (chain_pos, seq, occurred_at, prev_hash, hash)
+         VALUES ($1, $2, $3, sha256('p'::bytea), sha256('h'::bytea))`,
+        [String(BigInt(chained.pos) + 1n), chained.seq, chained.occurred_at],
+      ),
+    ).rejects.toThrow(/duplicate key value violates unique constraint .*seq/);
+    expect(pending.seq).not.toBe(chained.seq);
+    // A rolled-back insert leaves nothing queued.
     const runner = t.dataSource.createQueryRunner();
     await runner.startTransaction();
     try {
-      await runner.query(`UPDATE audit_logs SET ${seal} WHERE id = $1`, [id]);
+      await runner.query(
+        `INSERT INTO audit_logs (id, occurred_at, action, category, outcome, severity, actor_type, description)
+         VALUES (gen_random_uuid(), now(), 'system.started', 'system', 'success', 'info', 'system', 'rolled back')`,
+      );
+      const [{ n }] = await runner.query(`SELECT count(*)::int AS n FROM audit_pending`);
+      expect(n).toBeGreaterThanOrEqual(2);
     } finally {
       await runner.rollbackTransaction();
       await runner.release();
     }
-    expect((await sealer.sealOnce()).sealed).toBeGreaterThanOrEqual(1);
+    const [{ n }] = await t.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_pending`);
+    expect(n).toBe(1);
+    expect((await sealer.sealOnce()).sealed).toBe(1);
   });
 
   it('a seq range is checked over its sealed events, however many pending events lie in between; unsealed counts the range', async () => {
@@ -217,7 +238,7 @@ describe('audit integrity: chain, checkpoints, verify, partitions', () => {
   describe('tampering (as superuser with session_replication_role = replica)', () => {
     it('one field of one event edited: the first broken seq is that event', async () => {
       const v = await tamperAndVerify(t, (q) =>
-        q(`UPDATE audit_logs SET description = 'nothing happened' WHERE chain_pos = 15`),
+        q(`UPDATE audit_logs SET description = 'nothing happened' WHERE ${eventAt(15)}`),
       );
       // checked: the events before it (windows of 7 positions: 1–7, 8–14, then 15 opens a window).
       expect(v).toMatchObject({ valid: false, firstBrokenSeq: await seqAt(t, 15), checked: 14 });
@@ -225,7 +246,7 @@ describe('audit integrity: chain, checkpoints, verify, partitions', () => {
     });
 
     it('an event deleted: the next event is broken', async () => {
-      const v = await tamperAndVerify(t, (q) => q(`DELETE FROM audit_logs WHERE chain_pos = 15`));
+      const v = await tamperAndVerify(t, (q) => deleteEvents(q, 15));
       expect(v).toMatchObject({ valid: false, firstBrokenSeq: await seqAt(t, 16), checked: 14 });
       expect(v.reason).toMatch(/missing|deleted/);
     });
@@ -235,11 +256,11 @@ describe('audit integrity: chain, checkpoints, verify, partitions', () => {
       const toSeq = await seqAt(t, 25);
       const edited = await tamperAndVerify(
         t,
-        (q) => q(`UPDATE audit_logs SET description = 'nothing happened' WHERE chain_pos = 15`),
+        (q) => q(`UPDATE audit_logs SET description = 'nothing happened' WHERE ${eventAt(15)}`),
         { fromSeq, toSeq },
       );
       expect(edited).toMatchObject({ valid: true, checked: 10 });
-      const deleted = await tamperAndVerify(t, (q) => q(`DELETE FROM audit_logs WHERE chain_pos = 15`), {
+      const deleted = await tamperAndVerify(t, (q) => deleteEvents(q, 15), {
         fromSeq,
         toSeq,
       });
@@ -247,7 +268,7 @@ describe('audit integrity: chain, checkpoints, verify, partitions', () => {
       expect(deleted.reason).toMatch(/missing/);
       const inside = await tamperAndVerify(
         t,
-        (q) => q(`UPDATE audit_logs SET prev_hash = sha256(prev_hash) WHERE chain_pos = 23`),
+        (q) => q(`UPDATE audit_chain SET prev_hash = sha256(prev_hash) WHERE chain_pos = 23`),
         { fromSeq, toSeq, batchSize: 4 },
       );
       expect(inside).toMatchObject({ valid: false, firstBrokenSeq: await seqAt(t, 23), checked: 7 });
@@ -257,34 +278,40 @@ describe('audit integrity: chain, checkpoints, verify, partitions', () => {
     it('a forged event inserted into the chain (with a correct SHA-256): the event after it is broken', async () => {
       const after = await seqAt(t, 15);
       const v = await tamperAndVerify(t, async (q) => {
-        await q(`UPDATE audit_logs SET chain_pos = -(chain_pos + 1) WHERE chain_pos >= 15`);
-        await q(`UPDATE audit_logs SET chain_pos = -chain_pos WHERE chain_pos < 0`);
+        // Positions from 15 on move up by one (in two steps: the key is checked row by row).
+        await q(`UPDATE audit_chain SET chain_pos = chain_pos + 1000001 WHERE chain_pos >= 15`);
+        await q(`UPDATE audit_chain SET chain_pos = chain_pos - 1000000 WHERE chain_pos > 1000000`);
         // A copy of event 14 with another id, seq and text, at position 15, linked to 14, hashed correctly.
         await q(
           `INSERT INTO audit_logs SELECT (jsonb_populate_record(a, jsonb_build_object(
-             'id', '00000000-0000-4000-8000-000000000001', 'seq', 900000, 'chain_pos', 15,
-             'description', 'Forged: admin approved everything'))).* FROM audit_logs a WHERE a.chain_pos = 14`,
+             'id', '00000000-0000-4000-8000-000000000001', 'seq', 900000,
+             'description', 'Forged: admin approved everything'))).* FROM audit_logs a WHERE ${eventAt(14)}`,
         );
-        const [prev] = await q<{ hash: Buffer }>(`SELECT hash FROM audit_logs WHERE chain_pos = 14`);
-        const [forged] = await q<ChainRow>(`SELECT ${canonicalSelect()} FROM audit_logs WHERE seq = 900000`);
-        await q(`UPDATE audit_logs SET prev_hash = $1, hash = $2 WHERE seq = 900000`, [
-          prev.hash,
-          eventHash(prev.hash, forged),
-        ]);
+        const [prev] = await q<{ hash: Buffer }>(`SELECT hash FROM audit_chain WHERE chain_pos = 14`);
+        const [forged] = await q<ChainRow>(
+          `SELECT ${canonicalSelect('a')} FROM audit_logs a WHERE a.seq = 900000`,
+        );
+        forged.chain_pos = '15';
+        await q(
+          `INSERT INTO audit_chain (chain_pos, seq, occurred_at, prev_hash, hash)
+           SELECT 15, a.seq, a.occurred_at, $1, $2 FROM audit_logs a WHERE a.seq = 900000`,
+          [prev.hash, eventHash(prev.hash, forged)],
+        );
       });
       expect(v).toMatchObject({ valid: false, firstBrokenSeq: after });
     });
 
     it('the chain recomputed from an event on without the key: the first checkpoint after it disagrees', async () => {
       const v = await tamperAndVerify(t, async (q) => {
-        await q(`UPDATE audit_logs SET description = 'rewritten' WHERE chain_pos = 15`);
+        await q(`UPDATE audit_logs SET description = 'rewritten' WHERE ${eventAt(15)}`);
         const rows = await q<ChainRow>(
-          `SELECT ${canonicalSelect()} FROM audit_logs a WHERE a.chain_pos >= 14 ORDER BY a.chain_pos`,
+          `SELECT ${canonicalSelect('a', 'c')} FROM audit_chain c JOIN audit_logs a ON a.seq = c.seq AND a.occurred_at = c.occurred_at
+            WHERE c.chain_pos >= 14 ORDER BY c.chain_pos`,
         );
         let prev = rows[0].hash as Buffer;
         for (const row of rows.slice(1)) {
           const hash = eventHash(prev, row);
-          await q(`UPDATE audit_logs SET prev_hash = $1, hash = $2 WHERE chain_pos = $3`, [
+          await q(`UPDATE audit_chain SET prev_hash = $1, hash = $2 WHERE chain_pos = $3`, [
             prev,
             hash,
             row.chain_pos,
@@ -301,17 +328,13 @@ describe('audit integrity: chain, checkpoints, verify, partitions', () => {
         `SELECT max(last_pos)::text AS pos FROM audit_checkpoints`,
       );
       const expected = await seqAt(t, Number(pos));
-      const v = await tamperAndVerify(t, (q) =>
-        q(`DELETE FROM audit_logs WHERE chain_pos > $1`, [Number(pos) - 3]),
-      );
+      const v = await tamperAndVerify(t, (q) => deleteEvents(q, Number(pos) - 2, true));
       expect(v).toMatchObject({ valid: false, firstBrokenSeq: expected });
       expect(v.reason).toMatch(/cut off/);
       // Also when the range starts inside the removed events (none of them left to find).
-      const ranged = await tamperAndVerify(
-        t,
-        (q) => q(`DELETE FROM audit_logs WHERE chain_pos > $1`, [Number(pos) - 3]),
-        { fromSeq: await seqAt(t, Number(pos) - 1) },
-      );
+      const ranged = await tamperAndVerify(t, (q) => deleteEvents(q, Number(pos) - 2, true), {
+        fromSeq: await seqAt(t, Number(pos) - 1),
+      });
       expect(ranged).toMatchObject({ valid: false, firstBrokenSeq: expected, checked: 0 });
       expect(ranged.reason).toMatch(/cut off/);
     });

@@ -40,9 +40,9 @@ import { createServerDatabase, onServer } from './support/test-app';
       // The grants of docs/operations.md, run by the owner.
       for (const sql of [
         `GRANT USAGE ON SCHEMA public TO "${appRole}"`,
-        `GRANT SELECT, INSERT ON audit_logs, audit_checkpoints TO "${appRole}"`,
+        `GRANT SELECT, INSERT ON audit_logs, audit_chain, audit_checkpoints TO "${appRole}"`,
+        `GRANT SELECT, INSERT, DELETE ON audit_pending TO "${appRole}"`,
         `GRANT SELECT ON audit_archives TO "${appRole}"`,
-        `GRANT UPDATE (chain_pos, prev_hash, hash) ON audit_logs TO "${appRole}"`,
         `GRANT USAGE ON SEQUENCE audit_logs_seq_seq TO "${appRole}"`,
       ])
         await migrator.query(sql);
@@ -61,7 +61,7 @@ import { createServerDatabase, onServer } from './support/test-app';
       await c.end();
     });
 
-    it('the app role can INSERT, SELECT, and fill the hash columns once; verify runs with SELECT only', async () => {
+    it('the app role can INSERT (the trigger queues the event), chain it and dequeue it; verify runs with SELECT only', async () => {
       await app.query(
         `INSERT INTO audit_logs (id, occurred_at, action, category, outcome, severity, actor_type, description)
        VALUES (gen_random_uuid(), now(), 'system.started', 'system', 'success', 'info', 'system', 'app role insert')`,
@@ -69,8 +69,10 @@ import { createServerDatabase, onServer } from './support/test-app';
       const { rows } = await app.query<{ n: string }>(`SELECT count(*)::text AS n FROM audit_logs`);
       expect(rows[0].n).toBe('1');
       await app.query(
-        `UPDATE audit_logs SET chain_pos = 1, prev_hash = '\\x${'00'.repeat(32)}', hash = '\\x${'11'.repeat(32)}'`,
+        `INSERT INTO audit_chain (chain_pos, seq, occurred_at, prev_hash, hash)
+         SELECT 1, p.seq, p.occurred_at, '\\x${'00'.repeat(32)}', '\\x${'11'.repeat(32)}' FROM audit_pending p`,
       );
+      expect((await app.query(`DELETE FROM audit_pending`)).rowCount).toBe(1);
       const result = await verifyChain(
         async <T>(sql: string, params?: unknown[]) => (await app.query(sql, params)).rows as T[],
         'k'.repeat(32),
@@ -79,7 +81,11 @@ import { createServerDatabase, onServer } from './support/test-app';
     });
 
     it.each([
-      ['UPDATE of another column', `UPDATE audit_logs SET description = 'x'`],
+      ['UPDATE of an event', `UPDATE audit_logs SET description = 'x'`],
+      ['UPDATE of the chain', `UPDATE audit_chain SET hash = hash`],
+      ['DELETE from the chain', `DELETE FROM audit_chain`],
+      ['TRUNCATE of the chain', `TRUNCATE audit_chain`],
+      ['UPDATE of the queue', `UPDATE audit_pending SET seq = seq`],
       ['DELETE', `DELETE FROM audit_logs`],
       ['TRUNCATE', `TRUNCATE audit_logs`],
       ['TRUNCATE of a partition', `TRUNCATE audit_logs_default`],

@@ -8,7 +8,7 @@ import { ArchiveManifest, checkArchive } from '../src/modules/audit/integrity/ar
 import { AuditRetention } from '../src/modules/audit/integrity/audit-retention.service';
 import { AuditSealer } from '../src/modules/audit/integrity/audit-sealer.service';
 import { AuditVerifier } from '../src/modules/audit/integrity/audit-verifier.service';
-import { monthPartition } from '../src/modules/audit/integrity/partitions';
+import { chainPartitionName, monthPartition } from '../src/modules/audit/integrity/partitions';
 import { auditEvents } from './support/audit';
 import { SIGNING_KEY } from './support/integrity';
 import { createTestApp, TestApp } from './support/test-app';
@@ -48,7 +48,7 @@ describe('audit retention: archive, manifest, drop, verify still passes (clock s
   it('14 months later: the current month is archived, recorded, and its partition dropped', async () => {
     const [{ n }] = await t.query<{ n: string }>(`SELECT count(*)::text AS n FROM "${current.name}"`);
     const [{ maxPos }] = await t.query<{ maxPos: string }>(
-      `SELECT max(chain_pos)::text AS "maxPos" FROM "${current.name}"`,
+      `SELECT max(chain_pos)::text AS "maxPos" FROM "${chainPartitionName(current)}"`,
     );
     const manifests = await t.app.get(AuditRetention).apply(later);
     expect(manifests.map((m) => m.partition)).toEqual([current.name]);
@@ -74,6 +74,12 @@ describe('audit retention: archive, manifest, drop, verify still passes (clock s
     );
     expect(parts.map((p) => p.name)).not.toContain(current.name);
     expect(parts.map((p) => p.name)).toContain(monthPartition(later, 2).name);
+    const chainParts = await t.query<{ name: string }>(
+      `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = 'audit_chain'::regclass`,
+    );
+    expect(chainParts.map((p) => p.name)).not.toContain(chainPartitionName(current));
+    expect(chainParts.map((p) => p.name)).toContain(chainPartitionName(monthPartition(later, 2)));
     const [archive] = await t.query<{ partition_name: string; row_count: string }>(
       `SELECT * FROM audit_archives`,
     );
@@ -90,7 +96,8 @@ describe('audit retention: archive, manifest, drop, verify still passes (clock s
     const v = await t.app.get(AuditVerifier).verify();
     expect(v).toMatchObject({ valid: true, unsealed: 0, checked: 1 });
     const [row] = await t.query<{ chain_pos: string }>(
-      `SELECT chain_pos::text FROM audit_logs WHERE action = 'audit.retention_applied'`,
+      `SELECT c.chain_pos::text FROM audit_logs a JOIN audit_chain c ON c.seq = a.seq AND c.occurred_at = a.occurred_at
+        WHERE a.action = 'audit.retention_applied'`,
     );
     expect(BigInt(row.chain_pos)).toBe(BigInt(manifest.last?.pos ?? '0') + 1n);
   });

@@ -42,7 +42,8 @@ const record = (t: TestApp, n: number, tag: string): Promise<number> =>
       expect(seals.some((r) => r.locked)).toBe(true);
       while ((await a.app.get(AuditSealer).sealOnce()).sealed > 0);
       const rows = await a.query<{ pos: string }>(
-        `SELECT chain_pos::text AS pos FROM audit_logs a ORDER BY a.chain_pos`,
+        `SELECT c.chain_pos::text AS pos FROM audit_logs a
+           LEFT JOIN audit_chain c ON c.seq = a.seq AND c.occurred_at = a.occurred_at ORDER BY c.chain_pos`,
       );
       expect(rows.map((r) => Number(r.pos))).toEqual(rows.map((_, i) => i + 1));
       expect(await b.app.get(AuditVerifier).verify()).toMatchObject({
@@ -69,7 +70,8 @@ const record = (t: TestApp, n: number, tag: string): Promise<number> =>
       }
       expect((await a.app.get(AuditSealer).sealOnce()).sealed).toBe(1);
       const rows = await a.query<{ seq: string; pos: string; description: string }>(
-        `SELECT seq::text AS seq, chain_pos::text AS pos, description FROM audit_logs a ORDER BY a.chain_pos DESC LIMIT 4`,
+        `SELECT a.seq::text AS seq, c.chain_pos::text AS pos, a.description FROM audit_logs a
+           JOIN audit_chain c ON c.seq = a.seq AND c.occurred_at = a.occurred_at ORDER BY c.chain_pos DESC LIMIT 4`,
       );
       expect(rows[0].description).toBe('slow transaction');
       expect(rows.slice(1).every((r) => BigInt(r.seq) > BigInt(rows[0].seq))).toBe(true);

@@ -19,7 +19,9 @@ interface VerifyBody {
 /** Plain read of the same rows in chain order (COPY to psql's stdout, discarded): the read limit. */
 function rawRead(dbUrl: string, maxSeq: string): Promise<number> {
   return new Promise((resolveP, reject) => {
-    const sql = `COPY (SELECT * FROM audit_logs WHERE chain_pos IS NOT NULL AND seq <= ${Number(maxSeq)} ORDER BY chain_pos) TO STDOUT`;
+    const sql = `COPY (SELECT a.*, c.chain_pos, c.prev_hash, c.hash FROM audit_chain c
+    JOIN audit_logs a ON a.seq = c.seq AND a.occurred_at = c.occurred_at
+    WHERE c.seq <= ${Number(maxSeq)} ORDER BY c.chain_pos) TO STDOUT`;
     const p = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', dbUrl, '-c', sql], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -36,8 +36,21 @@ export async function tamperAndVerify(
 }
 
 export async function seqAt(t: TestApp, pos: number): Promise<string> {
-  const [r] = await t.query<{ seq: string }>(`SELECT seq::text AS seq FROM audit_logs WHERE chain_pos = $1`, [
-    pos,
-  ]);
+  const [r] = await t.query<{ seq: string }>(
+    `SELECT seq::text AS seq FROM audit_chain WHERE chain_pos = $1`,
+    [pos],
+  );
   return r.seq;
+}
+
+/** SQL condition on audit_logs: the event at chain position `pos`. */
+export const eventAt = (pos: number): string =>
+  `seq = (SELECT c.seq FROM audit_chain c WHERE c.chain_pos = ${pos})`;
+
+/** SQL deleting the events (and their chain rows) from chain position `pos` on, or at `pos` only. */
+export function deleteEvents(q: QueryFn, pos: number, onwards = false): Promise<unknown> {
+  const where = onwards ? `c.chain_pos >= ${pos}` : `c.chain_pos = ${pos}`;
+  return q(`WITH gone AS (SELECT c.seq FROM audit_chain c WHERE ${where}),
+              e AS (DELETE FROM audit_logs a USING gone WHERE a.seq = gone.seq)
+            DELETE FROM audit_chain c WHERE ${where}`);
 }

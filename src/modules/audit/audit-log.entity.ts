@@ -4,16 +4,14 @@ import type { AuditAction, AuditCategory } from './audit.catalogue';
 import type { AuditChanges, AuditOutcome, AuditSeverity } from './audit.types';
 
 /**
- * One audit event. Append-only: a trigger rejects UPDATE, DELETE and TRUNCATE (only the hash columns
- * may be filled in once, from NULL, by the sealer). No foreign keys: the trail outlives what it names.
+ * One audit event. Append-only: a trigger rejects UPDATE, DELETE and TRUNCATE; the hash chain lives in
+ * audit_chain (integrity/audit-sealer.service.ts). No foreign keys: the trail outlives what it names.
  * Indexes with DESC ordering or a WHERE clause are declared `synchronize: false`: the migration owns them.
  * The table is range-partitioned by month on occurred_at (migration AuditPartitions), so unique indexes
- * include occurred_at. chain_pos/prev_hash/hash are NULL until the sealer chains the event.
+ * include occurred_at. A trigger queues every inserted event in audit_pending for the sealer.
  */
 @Entity({ name: 'audit_logs' })
 @Index('audit_logs_seq_uq', ['seq', 'occurredAt'], { unique: true })
-@Index('audit_logs_chain_pos_uq', { synchronize: false })
-@Index('audit_logs_unsealed_idx', { synchronize: false })
 @Index('audit_logs_occurred_at_idx', { synchronize: false })
 @Index('audit_logs_actor_idx', { synchronize: false })
 @Index('audit_logs_resource_idx', { synchronize: false })
@@ -35,10 +33,6 @@ import type { AuditChanges, AuditOutcome, AuditSeverity } from './audit.types';
 @Check('audit_logs_actor_id_ck', `"actor_id" IS NOT NULL OR "actor_type" IN ('system', 'anonymous')`)
 @Check('audit_logs_user_agent_ck', `char_length("user_agent") <= 512`)
 @Check('audit_logs_resource_display_ck', `char_length("resource_display") <= 200`)
-@Check(
-  'audit_logs_sealed_ck',
-  `("chain_pos" IS NULL AND "prev_hash" IS NULL AND "hash" IS NULL) OR ("chain_pos" IS NOT NULL AND octet_length("prev_hash") = 32 AND octet_length("hash") = 32)`,
-)
 @Check('audit_logs_error_stack_ck', `octet_length("error_stack") <= 16384`)
 export class AuditLogEntity {
   @PrimaryColumn({ type: 'uuid', primaryKeyConstraintName: 'audit_logs_pk' })
@@ -120,15 +114,4 @@ export class AuditLogEntity {
 
   @Column({ name: 'error_stack', type: 'text', nullable: true })
   errorStack!: string | null;
-
-  /** Position in the hash chain (sealing order); NULL until sealed. Comes back from `pg` as a string. */
-  @Column({ name: 'chain_pos', type: 'bigint', nullable: true })
-  chainPos!: string | null;
-
-  @Column({ name: 'prev_hash', type: 'bytea', nullable: true })
-  prevHash!: Buffer | null;
-
-  /** SHA-256(prev_hash ‖ canonical event), see integrity/canonical.ts. */
-  @Column({ type: 'bytea', nullable: true })
-  hash!: Buffer | null;
 }

@@ -15,7 +15,7 @@ import { canonicalSelect, ChainRow, isoMicros } from './canonical';
 import { AuditClock } from './clock';
 import { SEALER_LOCK_KEY } from './locks';
 import { PartitionManager } from './partition-manager.service';
-import { isExpired, MonthPartition, parsePartitionName } from './partitions';
+import { chainPartitionName, isExpired, MonthPartition, parsePartitionName } from './partitions';
 
 const BATCH = 5000;
 
@@ -58,6 +58,7 @@ export class AuditRetention {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [SEALER_LOCK_KEY]);
     // Writers into this partition finish first; readers are not blocked until the DETACH at the end.
     await tx.query(`LOCK TABLE "${p.name}" IN EXCLUSIVE MODE`);
+    const chain = chainPartitionName(p);
     await this.sealer.sealPending(now);
     const checkpoint = await this.sealer.checkpointNow(now);
 
@@ -82,7 +83,8 @@ export class AuditRetention {
     let cursor = '0';
     for (;;) {
       const rows = await tx.query<ChainRow[]>(
-        `SELECT ${canonicalSelect()} FROM "${p.name}" p WHERE p.chain_pos > $1 ORDER BY p.chain_pos LIMIT ${BATCH}`,
+        `SELECT ${canonicalSelect('p', 'c')} FROM "${chain}" c JOIN "${p.name}" p ON p.seq = c.seq AND p.occurred_at = c.occurred_at
+          WHERE c.chain_pos > $1 ORDER BY c.chain_pos LIMIT ${BATCH}`,
         [cursor],
       );
       for (const row of rows) {
@@ -105,9 +107,17 @@ export class AuditRetention {
     await closed;
     if (last) exits[last.chain_pos ?? ''] = (last.hash as Buffer).toString('hex');
     const [{ n }] = await tx.query<{ n: string }[]>(
-      `SELECT count(*)::text AS n FROM "${p.name}" WHERE chain_pos IS NULL`,
+      `SELECT count(*)::text AS n FROM audit_pending WHERE occurred_at >= $1 AND occurred_at < $2`,
+      [p.from, p.to],
     );
     if (n !== '0') throw new Error(`${p.name} still has ${n} unsealed events; retention skipped`);
+    const [{ total }] = await tx.query<{ total: string }[]>(
+      `SELECT count(*)::text AS total FROM "${p.name}"`,
+    );
+    if (Number(total) !== count)
+      throw new Error(
+        `${p.name} holds ${total} events but its chain ${count}; retention skipped (verify the chain)`,
+      );
 
     const manifest: ArchiveManifest = {
       format: 'audit-archive/v1',
@@ -167,6 +177,8 @@ export class AuditRetention {
     });
     await tx.query(`ALTER TABLE "audit_logs" DETACH PARTITION "${p.name}"`);
     await tx.query(`DROP TABLE "${p.name}"`);
+    await tx.query(`ALTER TABLE "audit_chain" DETACH PARTITION "${chain}"`);
+    await tx.query(`DROP TABLE "${chain}"`);
     this.logger.log(`archived ${count} events of ${p.name} to ${dataPath} and dropped the partition`);
     return manifest;
   }

@@ -17,7 +17,7 @@ import {
 import { AuditClock } from './clock';
 import { SEALER_LOCK_KEY } from './locks';
 
-/** Rows chained per UPDATE statement (5 parameters each). */
+/** Events chained per statement pair (INSERT into audit_chain, DELETE from audit_pending). */
 const BATCH = 1000;
 /** Rows chained per transaction in a timer run (short transactions, progress visible). */
 const ROWS_PER_TRANSACTION = 20_000;
@@ -50,11 +50,13 @@ export interface SealResult {
 }
 
 /**
- * Chains new audit events. Requests only INSERT (hash columns NULL); this sealer, one at a time
- * across app instances (pg_try_advisory_xact_lock), gives every committed unsealed event the next
- * chain position, prev_hash and hash, in seq order within a run. Because the chain order is the
- * sealing order (chain_pos), an event whose transaction commits late with a lower seq is simply
- * chained in a later run: never skipped, never out of order. See docs/compliance.md.
+ * Chains new audit events. Requests only INSERT into audit_logs; a trigger queues each event in
+ * audit_pending. This sealer, one at a time across app instances (pg_try_advisory_xact_lock), gives
+ * every committed queued event the next chain position, prev_hash and hash, in seq order within a run:
+ * one INSERT of the batch into the insert-only audit_chain and one DELETE from the queue (audit_logs
+ * is never updated). Because the chain order is the sealing order (chain_pos), an event whose
+ * transaction commits late with a lower seq is simply chained in a later run: never skipped, never out
+ * of order. See docs/compliance.md.
  */
 @Injectable()
 export class AuditSealer {
@@ -109,49 +111,47 @@ export class AuditSealer {
     let sealed = 0;
     let checkpoints = 0;
     const every = BigInt(this.config.auditCheckpointEvery);
-    // Keyset on seq within a run (also across its transactions): the old versions of sealed rows stay
-    // in the partial index until vacuum, so restarting from seq 0 for every batch would rescan them
-    // (quadratic). Each run starts again from 0, so a late commit with a lower seq is picked up by
-    // the next run.
+    // Keyset on seq within a run (also across its transactions): the queue's deleted entries stay in
+    // its index until vacuum, so restarting from seq 0 for every batch would rescan them (quadratic).
+    // Each run starts again from 0, so a late commit with a lower seq is picked up by the next run.
     let afterSeq = fromSeq;
     while (sealed < maxRows) {
-      // The lowest unsealed seq (an index probe), then a bounded seq window from there: an unbounded
-      // "ORDER BY seq LIMIT n" lets the planner bitmap-scan and sort every unsealed row per batch.
-      const [{ lo }] = await this.query<{ lo: string | null }>(
-        `SELECT min(a.seq)::text AS lo FROM audit_logs a WHERE a.chain_pos IS NULL AND a.seq > $1`,
+      const rows = await this.query<ChainRow>(
+        `SELECT ${canonicalSelect('a')} FROM audit_pending p
+           JOIN audit_logs a ON a.seq = p.seq AND a.occurred_at = p.occurred_at
+          WHERE p.seq > $1 ORDER BY p.seq LIMIT ${Math.min(BATCH, maxRows - sealed)}`,
         [afterSeq],
       );
-      if (lo === null) break;
-      const window = Math.min(BATCH, maxRows - sealed);
-      const rows = await this.query<ChainRow>(
-        `SELECT ${canonicalSelect()} FROM audit_logs a
-          WHERE a.chain_pos IS NULL AND a.seq >= $1 AND a.seq < $1::bigint + ${window} ORDER BY a.seq`,
-        [lo],
-      );
       if (rows.length === 0) break;
-      const params: unknown[] = [];
-      const tuples: string[] = [];
+      const pos: string[] = [];
+      const seqs: string[] = [];
+      const times: string[] = [];
+      const prevs: Buffer[] = [];
+      const hashes: Buffer[] = [];
       const due: Head[] = [];
       for (const row of rows) {
-        const pos = head.pos + 1n;
-        row.chain_pos = pos.toString();
+        const next = head.pos + 1n;
+        row.chain_pos = next.toString();
         const hash = eventHash(head.hash, row);
-        const b = params.length;
-        params.push(row.id, row.occurred_at, row.chain_pos, head.hash, hash);
-        tuples.push(
-          `($${b + 1}::uuid, $${b + 2}::timestamptz, $${b + 3}::bigint, $${b + 4}::bytea, $${b + 5}::bytea)`,
-        );
-        head = { pos, seq: row.seq, hash };
-        if (pos - BigInt(last?.last_pos ?? '0') - BigInt(due.length) * every >= every) due.push(head);
+        pos.push(row.chain_pos);
+        seqs.push(row.seq ?? '');
+        times.push(row.occurred_at ?? '');
+        prevs.push(head.hash);
+        hashes.push(hash);
+        head = { pos: next, seq: row.seq, hash };
+        if (next - BigInt(last?.last_pos ?? '0') - BigInt(due.length) * every >= every) due.push(head);
       }
+      await this.query(
+        `INSERT INTO audit_chain (chain_pos, seq, occurred_at, prev_hash, hash)
+         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::bytea[], $5::bytea[])`,
+        [pos, seqs, times, prevs, hashes],
+      );
       const result = await this.txHost.tx.query<[unknown, number]>(
-        `UPDATE audit_logs a SET chain_pos = v.pos, prev_hash = v.prev, hash = v.hash
-           FROM (VALUES ${tuples.join(', ')}) AS v(id, occurred_at, pos, prev, hash)
-          WHERE a.id = v.id AND a.occurred_at = v.occurred_at AND a.chain_pos IS NULL`,
-        params,
+        `DELETE FROM audit_pending p WHERE p.seq = ANY($1::bigint[])`,
+        [seqs],
       );
       if (result[1] !== rows.length)
-        throw new Error(`Sealing conflict: updated ${result[1]} of ${rows.length} events; rolled back`);
+        throw new Error(`Sealing conflict: dequeued ${result[1]} of ${rows.length} events; rolled back`);
       sealed += rows.length;
       afterSeq = rows[rows.length - 1].seq ?? afterSeq;
       for (const h of due) {
@@ -184,8 +184,8 @@ export class AuditSealer {
   /** The newest chained event: in the table, or (after retention) the newest archived one. */
   async head(): Promise<Head> {
     const [live] = await this.query<{ pos: string; seq: string; hash: Buffer }>(
-      `SELECT chain_pos::text AS pos, seq::text AS seq, hash FROM audit_logs a
-        WHERE a.chain_pos IS NOT NULL ORDER BY a.chain_pos DESC LIMIT 1`,
+      `SELECT c.chain_pos::text AS pos, c.seq::text AS seq, c.hash FROM audit_chain c
+        ORDER BY c.chain_pos DESC LIMIT 1`,
     );
     const [archived] = await this.query<{ pos: string; seq: string; hash: Buffer }>(
       `SELECT last_pos::text AS pos, last_seq::text AS seq, last_hash AS hash FROM audit_archives a

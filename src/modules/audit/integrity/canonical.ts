@@ -58,7 +58,6 @@ export const UTC_MICROS = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
 export const tsText = (column: string): string => `to_char(${column} AT TIME ZONE 'UTC', ${UTC_MICROS})`;
 
 const CASTS: Partial<Record<CanonicalField, string>> = {
-  chain_pos: 'chain_pos::text',
   seq: 'seq::text',
   id: 'id::text',
   occurred_at: tsText('occurred_at'),
@@ -69,18 +68,27 @@ const CASTS: Partial<Record<CanonicalField, string>> = {
   metadata: 'metadata::text',
 };
 
-/** The SQL expression giving one field's canonical text (text columns as stored). */
-function fieldText(field: CanonicalField, alias?: string): string {
-  const column = alias ? `${alias}.${field}` : field;
+/**
+ * The SQL expression giving one field's canonical text (text columns as stored): the event's columns
+ * from audit_logs (`alias`), chain_pos from its audit_chain row (`chain`), NULL while it has none.
+ */
+function fieldText(field: CanonicalField, alias: string, chain: string | null): string {
+  if (field === 'chain_pos') return chain ? `${chain}.chain_pos::text` : 'NULL::text';
+  const column = `${alias}.${field}`;
   const cast = CASTS[field];
   return cast ? cast.replace(new RegExp(`\\b${field}\\b`), column) : column;
 }
 
-/** The SELECT list producing a ChainRow (table alias optional). */
-export function canonicalSelect(alias?: string): string {
-  const p = alias ? `${alias}.` : '';
-  const cols = CANONICAL_FIELDS.map((f) => `${fieldText(f, alias)} AS ${f}`);
-  return [...cols, `${p}prev_hash`, `${p}hash`].join(', ');
+/**
+ * The SELECT list producing a ChainRow: the event (audit_logs AS `alias`) with its chain columns from
+ * audit_chain AS `chain`, or NULL chain columns without `chain` (an event being sealed).
+ */
+export function canonicalSelect(alias: string, chain: string | null = null): string {
+  const cols = CANONICAL_FIELDS.map((f) => `${fieldText(f, alias, chain)} AS ${f}`);
+  const hashes = chain
+    ? [`${chain}.prev_hash`, `${chain}.hash`]
+    : ['NULL::bytea AS prev_hash', 'NULL::bytea AS hash'];
+  return [...cols, ...hashes].join(', ');
 }
 
 export const GENESIS_HASH = Buffer.alloc(32);
@@ -93,13 +101,16 @@ const EVENT_TAG = 'audit-event/v1';
  * `\u00xx`, everything else, DEL and non-ASCII included, as is). test/audit-canonical-sql.e2e-spec.ts
  * checks that it equals canonicalEvent() byte for byte over hostile values.
  */
-export function canonicalEventSql(alias?: string): string {
-  return `array_to_json(ARRAY['${EVENT_TAG}', ${CANONICAL_FIELDS.map((f) => fieldText(f, alias)).join(', ')}]::text[])::text`;
+export function canonicalEventSql(alias: string, chain: string): string {
+  return `array_to_json(ARRAY['${EVENT_TAG}', ${CANONICAL_FIELDS.map((f) => fieldText(f, alias, chain)).join(', ')}]::text[])::text`;
 }
 
-/** eventHash() computed by PostgreSQL: sha256(prev_hash ‖ UTF-8(canonical string)), a bytea. */
-export function eventHashSql(alias?: string, prevHash = alias ? `${alias}.prev_hash` : 'prev_hash'): string {
-  return `sha256(${prevHash} || convert_to(${canonicalEventSql(alias)}, 'UTF8'))`;
+/**
+ * eventHash() computed by PostgreSQL: sha256(prev_hash ‖ UTF-8(canonical string)), a bytea, for the
+ * event `alias` (audit_logs) chained by the audit_chain row `chain`.
+ */
+export function eventHashSql(alias: string, chain: string): string {
+  return `sha256(${chain}.prev_hash || convert_to(${canonicalEventSql(alias, chain)}, 'UTF8'))`;
 }
 
 export function canonicalEvent(row: CanonicalRow): string {

@@ -107,9 +107,8 @@ export async function verifyChain(
     let fromPos = 1n;
     let fromExists = false; // fromPos is a sealed event's position (no need to look for the next one)
     let toPos: bigint | null = null;
-    const seqs = options.fromSeq !== undefined || options.toSeq !== undefined ? await seqBounds(query) : null;
     if (options.fromSeq !== undefined) {
-      const pos = seqs ? await sealedPosNear(query, seqs, options.fromSeq, 'up') : null;
+      const pos = await sealedPosNear(query, options.fromSeq, 'up');
       if (pos !== null) {
         fromPos = pos;
         fromExists = true;
@@ -117,13 +116,13 @@ export async function verifyChain(
         // Nothing sealed from fromSeq on: the range starts after the newest chained event, so a
         // checkpoint beyond that event (cut-off newest events) is still reported, older ones are not.
         const [head] = await query<{ pos: string | null }>(
-          `SELECT max(a.chain_pos)::text AS pos FROM audit_logs a WHERE a.chain_pos IS NOT NULL`,
+          `SELECT max(c.chain_pos)::text AS pos FROM audit_chain c`,
         );
         fromPos = BigInt(head?.pos ?? '0') + 1n;
       }
     }
     if (options.toSeq !== undefined) {
-      toPos = (seqs ? await sealedPosNear(query, seqs, options.toSeq, 'down') : null) ?? 0n;
+      toPos = (await sealedPosNear(query, options.toSeq, 'down')) ?? 0n;
     }
 
     // Planner settings for the window statements, for this transaction only (a no-op outside one) and
@@ -181,14 +180,13 @@ export async function verifyChain(
           `checkpoint ${cp.id} names the event at chain position ${pos} (seq ${cp.last_seq}), which is missing: newest events were cut off`,
         );
     }
-    // Unsealed events of the requested seq range (all of them without a range), read from the partial
-    // index of unsealed events: a range check does not pay for a backlog outside its range.
+    // Unsealed events of the requested seq range (all of them without a range): the sealer's queue.
     const bounds: string[] = [];
     const params: string[] = [];
     if (options.fromSeq !== undefined) bounds.push(`AND seq >= $${params.push(options.fromSeq)}`);
     if (options.toSeq !== undefined) bounds.push(`AND seq <= $${params.push(options.toSeq)}`);
     const [{ n }] = await query<{ n: string }>(
-      `SELECT count(*)::text AS n FROM audit_logs WHERE chain_pos IS NULL ${bounds.join(' ')}`,
+      `SELECT count(*)::text AS n FROM audit_pending WHERE true ${bounds.join(' ')}`,
       params,
     );
     result.unsealed = Number(n);
@@ -231,56 +229,21 @@ const WINDOW_SETTINGS: Settings = [
   ['parallel_tuple_cost', '0'],
 ];
 
-/** First seq window of sealedPosNear; each next window is 16 times wider. */
-const FIRST_SEQ_WINDOW = 1024n;
-
-/**
- * The chain position of the sealed event with the lowest seq ≥ `seq` ('up') or the highest seq ≤ `seq`
- * ('down'), or null. Asked in one statement, the scan in seq order of every partition has to read a
- * partition holding no sealed event to its end before the first row can be returned (at 2 M bench rows:
- * ~0.5 s); windows of seq that grow 16× per step bound each partition's scan to the window.
- */
-async function sealedPosNear(
-  query: QueryFn,
-  { min, max }: SeqBounds,
-  seq: string,
-  direction: 'up' | 'down',
-): Promise<bigint | null> {
+/** The chain position of the chained event with the lowest seq ≥ `seq` ('up') or the highest seq ≤ `seq` ('down'), or null. */
+async function sealedPosNear(query: QueryFn, seq: string, direction: 'up' | 'down'): Promise<bigint | null> {
   const up = direction === 'up';
-  const start = BigInt(seq);
-  let edge = up ? (start < min ? min : start) : start > max ? max : start;
-  for (let width = FIRST_SEQ_WINDOW; up ? edge <= max : edge >= min; width *= 16n) {
-    // Clamped to the seqs present (no bigint overflow however far the windows grow).
-    const from = up ? edge : edge - width + 1n < min ? min : edge - width + 1n;
-    const to = !up ? edge : edge + width - 1n > max ? max : edge + width - 1n;
-    const [r] = await query<{ pos: string }>(
-      `SELECT a.chain_pos::text AS pos FROM audit_logs a
-        WHERE a.seq BETWEEN $1 AND $2 AND a.chain_pos IS NOT NULL ORDER BY a.seq ${up ? 'ASC' : 'DESC'} LIMIT 1`,
-      [from.toString(), to.toString()],
-    );
-    if (r) return BigInt(r.pos);
-    edge = up ? to + 1n : from - 1n;
-  }
-  return null;
-}
-
-interface SeqBounds {
-  min: bigint;
-  max: bigint;
-}
-
-/** The lowest and highest seq in the table (null when it is empty): read once per verification. */
-async function seqBounds(query: QueryFn): Promise<SeqBounds | null> {
-  const [{ lo, hi }] = await query<{ lo: string | null; hi: string | null }>(
-    `SELECT min(a.seq)::text AS lo, max(a.seq)::text AS hi FROM audit_logs a`,
+  const [r] = await query<{ pos: string }>(
+    `SELECT c.chain_pos::text AS pos FROM audit_chain c
+      WHERE c.seq ${up ? '>=' : '<='} $1 ORDER BY c.seq ${up ? 'ASC' : 'DESC'} LIMIT 1`,
+    [seq],
   );
-  return lo === null || hi === null ? null : { min: BigInt(lo), max: BigInt(hi) };
+  return r ? BigInt(r.pos) : null;
 }
 
 /** The lowest chain position ≥ pos present in the table, or null. */
 async function nextPos(query: QueryFn, pos: bigint): Promise<bigint | null> {
   const [r] = await query<{ pos: string | null }>(
-    `SELECT min(a.chain_pos)::text AS pos FROM audit_logs a WHERE a.chain_pos >= $1`,
+    `SELECT min(c.chain_pos)::text AS pos FROM audit_chain c WHERE c.chain_pos >= $1`,
     [pos.toString()],
   );
   return r?.pos == null ? null : BigInt(r.pos);
@@ -293,7 +256,7 @@ async function nextPos(query: QueryFn, pos: bigint): Promise<bigint | null> {
  * chain (chain_pos is unique); with a duplicated chain_pos (forged), the intact event comes first and
  * the copy is reported, as the row-by-row walk did.
  */
-const HASH_OK = `(${eventHashSql('a')} = a.hash)`;
+const HASH_OK = `(${eventHashSql('a', 'c')} = c.hash)`;
 
 /**
  * One window [$1, $2] of chain positions, checked inside PostgreSQL in one ordered pass:
@@ -313,11 +276,11 @@ const WINDOW_SQL = `
     SELECT u.pos, decode(u.hex, 'hex') AS hash, u.seq
       FROM unnest($5::bigint[], $6::text[], $7::text[]) AS u(pos, hex, seq)
   ), w AS (
-    SELECT a.chain_pos AS pos, a.seq, a.prev_hash, a.hash, ${HASH_OK} AS ok,
-           lag(a.chain_pos) OVER o AS lpos, lag(a.hash) OVER o AS lhash, row_number() OVER o AS rn
-      FROM audit_logs a
-     WHERE a.chain_pos >= $1::bigint - 1 AND a.chain_pos <= $2::bigint
-    WINDOW o AS (ORDER BY a.chain_pos, ${HASH_OK} DESC)
+    SELECT c.chain_pos AS pos, c.seq, c.prev_hash, c.hash, ${HASH_OK} AS ok,
+           lag(c.chain_pos) OVER o AS lpos, lag(c.hash) OVER o AS lhash, row_number() OVER o AS rn
+      FROM audit_chain c JOIN audit_logs a ON a.seq = c.seq AND a.occurred_at = c.occurred_at
+     WHERE c.chain_pos >= $1::bigint - 1 AND c.chain_pos <= $2::bigint
+    WINDOW o AS (ORDER BY c.chain_pos, ${HASH_OK} DESC)
   ), l AS (
     SELECT w.pos, w.seq, w.prev_hash, w.hash, w.ok, w.rn,
            CASE WHEN w.lpos = w.pos - 1 THEN w.lhash

@@ -27,10 +27,21 @@ export function isExpired(p: MonthPartition, now: Date, retentionMonths: number)
   return p.to.getTime() <= cutoff.getTime();
 }
 
-/** DDL of one monthly partition, with the TRUNCATE trigger (TRUNCATE of a partition bypasses the parent's). */
+/** audit_chain's partition of the same month as an audit_logs partition. */
+export const chainPartitionName = (p: MonthPartition): string =>
+  p.name.replace(/^audit_logs_/, 'audit_chain_');
+
+/**
+ * DDL of one month: the audit_logs partition and the audit_chain partition with the same bounds, each
+ * with its TRUNCATE trigger (TRUNCATE of a partition bypasses the parent's).
+ */
 export function partitionDdl(p: MonthPartition): string[] {
+  const bounds = `FOR VALUES FROM ('${p.from.toISOString()}') TO ('${p.to.toISOString()}')`;
+  const chain = chainPartitionName(p);
   return [
-    `CREATE TABLE "${p.name}" PARTITION OF "audit_logs" FOR VALUES FROM ('${p.from.toISOString()}') TO ('${p.to.toISOString()}')`,
+    `CREATE TABLE "${p.name}" PARTITION OF "audit_logs" ${bounds}`,
     `CREATE TRIGGER "audit_logs_no_truncate" BEFORE TRUNCATE ON "${p.name}" FOR EACH STATEMENT EXECUTE FUNCTION "audit_logs_immutable"()`,
+    `CREATE TABLE "${chain}" PARTITION OF "audit_chain" ${bounds}`,
+    `CREATE TRIGGER "audit_chain_no_truncate" BEFORE TRUNCATE ON "${chain}" FOR EACH STATEMENT EXECUTE FUNCTION "audit_append_only"()`,
   ];
 }

@@ -44,13 +44,20 @@ export interface BuiltQuery {
 /** Must stay identical to the expression of the index audit_logs_search_trgm_idx (migration AuditApi). */
 export const AUDIT_SEARCH_EXPRESSION = `(a.description || ' ' || coalesce(a.actor_display, '') || ' ' || coalesce(a.resource_display, ''))`;
 
+/**
+ * Whether event `a` is in the hash chain: not waiting in the sealer's queue (every inserted event is
+ * queued by a trigger, in its own transaction, and leaves the queue when it is chained). The queue
+ * holds the last seconds of events, so this is a probe of a small index per row (or one hash of it).
+ */
+export const SEALED_SQL = `(NOT EXISTS (SELECT 1 FROM audit_pending s WHERE s.seq = a.seq))`;
+
 /** The item columns, with the timestamp as UTC text with microseconds and the IP as plain text. */
 export const AUDIT_ITEM_COLUMNS = `a.id, a.seq::text AS seq,
   to_char(a.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_at_text,
   a.action, a.category, a.outcome, a.severity, a.actor_type, a.actor_id, a.actor_display,
   a.resource_type, a.resource_id, a.resource_display, a.request_id, a.http_method, a.http_path,
   a.status_code, a.duration_ms, host(a.ip_address) AS ip, a.user_agent, a.changes, a.metadata,
-  a.description, a.error_type, a.error_message, a.error_stack, (a.hash IS NOT NULL) AS sealed`;
+  a.description, a.error_type, a.error_message, a.error_stack, ${SEALED_SQL} AS sealed`;
 
 /** One row as selected by AUDIT_ITEM_COLUMNS. */
 export interface AuditItemRow {
