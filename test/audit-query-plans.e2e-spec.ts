@@ -6,6 +6,7 @@ import {
   KeysetPosition,
 } from '../src/modules/audit/query/audit-query.builder';
 import { volumeInsertSql } from './support/audit-volume';
+import { QUEUED_EVENTS_SQL } from '../src/modules/audit/integrity/audit-sealer.service';
 import { PartitionManager } from '../src/modules/audit/integrity/partition-manager.service';
 import { createTestApp, onServer, TestApp } from './support/test-app';
 
@@ -153,4 +154,13 @@ function nodes(plan: PlanNode): PlanNode[] {
       }
     },
   );
+  it('the sealer reading a backlog of 1,000,000 queued events: one index probe per event, no sequential scan', async () => {
+    await t.query('ANALYZE audit_pending');
+    const [{ n }] = await t.query<{ n: string }>(`SELECT count(*)::text AS n FROM audit_pending`);
+    expect(Number(n)).toBeGreaterThanOrEqual(ROWS);
+    const planNodes = await plan({ sql: QUEUED_EVENTS_SQL, params: ['0', 1000] });
+    expect(await bigSeqScans(planNodes)).toEqual([]);
+    expect(planNodes.some((n) => n['Node Type'] === 'Nested Loop')).toBe(true);
+    expect(planNodes.some((n) => n['Index Name'] === 'audit_pending_pk')).toBe(true);
+  });
 });

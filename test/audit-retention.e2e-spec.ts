@@ -45,6 +45,30 @@ describe('audit retention: archive, manifest, drop, verify still passes (clock s
     expect(await t.app.get(AuditRetention).apply(now)).toEqual([]);
   });
 
+  it('a month holding an event outside the chain (inserted with the triggers off) is not archived', async () => {
+    const asSuperuser = async (sql: string): Promise<void> => {
+      const qr = t.dataSource.createQueryRunner();
+      await qr.connect();
+      try {
+        await qr.startTransaction();
+        await qr.query('SET LOCAL session_replication_role = replica');
+        await qr.query(sql);
+        await qr.commitTransaction();
+      } finally {
+        await qr.release();
+      }
+    };
+    await asSuperuser(
+      `INSERT INTO audit_logs (id, occurred_at, action, category, outcome, severity, actor_type, description)
+       VALUES ('00000000-0000-4000-8000-00000000f00d', now(), 'system.started', 'system', 'success', 'info', 'system', 'never queued')`,
+    );
+    await expect(t.app.get(AuditRetention).apply(later)).rejects.toThrow(
+      /holds \d+ events but its chain \d+/,
+    );
+    expect(existsSync(join(archiveDir, `${current.name}.ndjson.gz`))).toBe(false);
+    await asSuperuser(`DELETE FROM audit_logs WHERE id = '00000000-0000-4000-8000-00000000f00d'`);
+  });
+
   it('14 months later: the current month is archived, recorded, and its partition dropped', async () => {
     const [{ n }] = await t.query<{ n: string }>(`SELECT count(*)::text AS n FROM "${current.name}"`);
     const [{ maxPos }] = await t.query<{ maxPos: string }>(

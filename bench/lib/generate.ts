@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Client } from 'pg';
 import { withClient } from './db';
 import { fmtInt, nowMs } from './stats';
+import { monthPartition, partitionDdl } from '../../src/modules/audit/integrity/partitions';
 
 /** 20 actions (valid catalogue names) with their categories and the resource they act on. */
 export const GEN_ACTIONS: Array<[action: string, category: string, resourceType: string]> = [
@@ -118,20 +119,13 @@ export async function ensureMonthlyPartitions(c: Client, months: number): Promis
   let created = 0;
   const now = new Date();
   for (let k = -months; k <= 0; k++) {
-    const from = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + k, 1));
-    const to = new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth() + 1, 1));
-    // The app's naming (audit_logs_pYYYYMM): its partition manager recognises these.
-    const name = `audit_logs_p${from.getUTCFullYear()}${String(from.getUTCMonth() + 1).padStart(2, '0')}`;
+    // The app's own DDL: audit_logs_pYYYYMM and audit_chain_pYYYYMM with their TRUNCATE triggers.
+    const p = monthPartition(now, k);
     const exists = await c.query<{ r: string | null }>(`SELECT to_regclass($1)::text AS r`, [
-      `public.${name}`,
+      `public.${p.name}`,
     ]);
     if (exists.rows[0]?.r) continue;
-    await c.query(
-      `CREATE TABLE "${name}" PARTITION OF "audit_logs" FOR VALUES FROM ('${from.toISOString()}') TO ('${to.toISOString()}')`,
-    );
-    await c.query(
-      `CREATE TRIGGER "audit_logs_no_truncate" BEFORE TRUNCATE ON "${name}" FOR EACH STATEMENT EXECUTE FUNCTION "audit_logs_immutable"()`,
-    );
+    for (const sql of partitionDdl(p)) await c.query(sql);
     created++;
   }
   return created;

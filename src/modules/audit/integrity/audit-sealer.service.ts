@@ -3,6 +3,7 @@ import { InjectTransactionHost } from '@nestjs-cls/transactional';
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../../../config/app-config';
 import type { Tx } from '../../../database/transaction';
+import { preparedQuery } from '../../../database/prepared-statement';
 import { TransactionRunner } from '../../../database/transaction-runner';
 import {
   canonicalSelect,
@@ -58,6 +59,28 @@ export interface SealResult {
  * transaction commits late with a lower seq is simply chained in a later run: never skipped, never out
  * of order. See docs/compliance.md.
  */
+/**
+ * The next $2 queued events after seq $1, in seq order, as ChainRows (chain columns NULL): the queue's
+ * entries, then each one's row by (seq, occurred_at). LATERAL keeps that a probe of one partition's seq
+ * index per event; a plain join let the planner hash-join a large queue (a backlog, a bulk load)
+ * against a sequential scan of every partition, once per batch (measured: 100,000 queued events sealed
+ * at ~2,700 rows/s instead of ~24,000). A named prepared statement: planning it over every partition
+ * cost 4-6 ms per call.
+ */
+export const QUEUED_EVENTS_SQL = `SELECT ${canonicalSelect('a')}
+    FROM (SELECT q.seq, q.occurred_at FROM audit_pending q WHERE q.seq > $1 ORDER BY q.seq LIMIT $2) p
+   CROSS JOIN LATERAL (SELECT * FROM audit_logs e WHERE e.seq = p.seq AND e.occurred_at = p.occurred_at) a
+   ORDER BY p.seq`;
+
+const APPEND_SQL = `INSERT INTO audit_chain (chain_pos, seq, occurred_at, prev_hash, hash)
+  SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::bytea[], $5::bytea[])`;
+
+const DEQUEUE_SQL = `WITH d AS (DELETE FROM audit_pending p WHERE p.seq = ANY($1::bigint[]) RETURNING 1)
+  SELECT count(*)::int AS n FROM d`;
+
+const HEAD_SQL = `SELECT c.chain_pos::text AS pos, c.seq::text AS seq, c.hash FROM audit_chain c
+  ORDER BY c.chain_pos DESC LIMIT 1`;
+
 @Injectable()
 export class AuditSealer {
   private readonly logger = new Logger('AuditSealer');
@@ -116,12 +139,9 @@ export class AuditSealer {
     // Each run starts again from 0, so a late commit with a lower seq is picked up by the next run.
     let afterSeq = fromSeq;
     while (sealed < maxRows) {
-      const rows = await this.query<ChainRow>(
-        `SELECT ${canonicalSelect('a')} FROM audit_pending p
-           JOIN audit_logs a ON a.seq = p.seq AND a.occurred_at = p.occurred_at
-          WHERE p.seq > $1 ORDER BY p.seq LIMIT ${Math.min(BATCH, maxRows - sealed)}`,
-        [afterSeq],
-      );
+      const limit = Math.min(BATCH, maxRows - sealed);
+      const tx = this.txHost.tx;
+      const rows = await preparedQuery<ChainRow>(tx, 'audit_seal_read', QUEUED_EVENTS_SQL, [afterSeq, limit]);
       if (rows.length === 0) break;
       const pos: string[] = [];
       const seqs: string[] = [];
@@ -141,23 +161,21 @@ export class AuditSealer {
         head = { pos: next, seq: row.seq, hash };
         if (next - BigInt(last?.last_pos ?? '0') - BigInt(due.length) * every >= every) due.push(head);
       }
-      await this.query(
-        `INSERT INTO audit_chain (chain_pos, seq, occurred_at, prev_hash, hash)
-         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::bytea[], $5::bytea[])`,
-        [pos, seqs, times, prevs, hashes],
-      );
-      const result = await this.txHost.tx.query<[unknown, number]>(
-        `DELETE FROM audit_pending p WHERE p.seq = ANY($1::bigint[])`,
-        [seqs],
-      );
-      if (result[1] !== rows.length)
-        throw new Error(`Sealing conflict: dequeued ${result[1]} of ${rows.length} events; rolled back`);
+      await preparedQuery(tx, 'audit_seal_append', APPEND_SQL, [pos, seqs, times, prevs, hashes]);
+      const [{ n }] = await preparedQuery<{ n: number }>(tx, 'audit_seal_dequeue', DEQUEUE_SQL, [seqs]);
+      if (n !== rows.length)
+        throw new Error(`Sealing conflict: dequeued ${n} of ${rows.length} events; rolled back`);
       sealed += rows.length;
       afterSeq = rows[rows.length - 1].seq ?? afterSeq;
+      // A short batch took everything committed when it was read: stop there. Events committing
+      // meanwhile wait for the next run; chasing them kept the loop going in batches of a few events,
+      // each paying its statements, for as long as requests kept coming.
+      const done = rows.length < limit;
       for (const h of due) {
         last = await this.writeCheckpoint(h, last, now);
         checkpoints++;
       }
+      if (done) break;
     }
     const minutes = this.config.auditCheckpointMinutes;
     const lastPos = BigInt(last?.last_pos ?? '0');
@@ -183,9 +201,11 @@ export class AuditSealer {
 
   /** The newest chained event: in the table, or (after retention) the newest archived one. */
   async head(): Promise<Head> {
-    const [live] = await this.query<{ pos: string; seq: string; hash: Buffer }>(
-      `SELECT c.chain_pos::text AS pos, c.seq::text AS seq, c.hash FROM audit_chain c
-        ORDER BY c.chain_pos DESC LIMIT 1`,
+    const [live] = await preparedQuery<{ pos: string; seq: string; hash: Buffer }>(
+      this.txHost.tx,
+      'audit_chain_head',
+      HEAD_SQL,
+      [],
     );
     const [archived] = await this.query<{ pos: string; seq: string; hash: Buffer }>(
       `SELECT last_pos::text AS pos, last_seq::text AS seq, last_hash AS hash FROM audit_archives a
