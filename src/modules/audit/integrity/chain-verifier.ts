@@ -143,7 +143,6 @@ export async function verifyChain(
         while (ci < cpPos.length && cpPos[ci] < lo) ci++;
         const inWindow: Checkpoint[] = [];
         for (let j = ci; j < cpPos.length && cpPos[j] <= hi; j++) inWindow.push(checkpoints[j]);
-        const seqs = await windowSeqs(query, lo, hi);
         const [w] = await query<WindowResult>(WINDOW_SQL, [
           lo.toString(),
           hi.toString(),
@@ -152,8 +151,6 @@ export async function verifyChain(
           inWindow.map((c) => c.last_pos),
           inWindow.map((c) => c.last_hash.toString('hex')),
           inWindow.map((c) => c.last_seq),
-          seqs.lo,
-          seqs.hi,
         ]);
         if (w.broken) {
           const [pos, seq, code] = w.broken.split(' ');
@@ -216,10 +213,10 @@ interface WindowResult {
  * Planner settings for WINDOW_SQL (SET LOCAL; the previous values are put back after the last window):
  * - jit off: the statements are expensive enough to trigger JIT compilation (~0.2 s each), which buys
  *   nothing here (the time goes into sha256, to_char and array_to_json calls);
- * - enable_seqscan off: a window's chain rows and events are read through the chain's primary key and
- *   the events' seq index (bitmap heap scans of the range) instead of sequential scans of whole
- *   partitions filtering out the rows outside the window;
- * - work_mem 64MB: the hash of one window's events and its sort (~100 bytes per event) stay in memory;
+ * - enable_seqscan off: a window's chain rows are read through the chain's primary key, each event
+ *   through its partition's seq index, instead of a hash join against sequential scans of whole
+ *   partitions;
+ * - work_mem 64MB: the sort of one window (~100 bytes per event) stays in memory instead of spilling;
  * - parallel_setup_cost / parallel_tuple_cost 0: keeps the parallel plan (the hash recomputed in the
  *   workers, as a sort key, see HASH_OK), which the larger work_mem alone would trade for a serial
  *   in-memory sort (2× slower). Together: ~9 % on the bench data (100,003 events).
@@ -243,22 +240,6 @@ async function sealedPosNear(query: QueryFn, seq: string, direction: 'up' | 'dow
   return r ? BigInt(r.pos) : null;
 }
 
-/**
- * The lowest and highest seq chained at positions lo - 1 … hi: WINDOW_SQL reads the window's events as
- * that seq range of audit_logs, which lets the planner estimate it and hash-join it with the window's
- * chain rows in the parallel workers (a nested loop probed every partition's seq index once per event,
- * ~13 % slower). Read from the primary key's range (`seq + 0`: not a walk of the seq index from its
- * start, filtered by position). An empty window gives an empty range.
- */
-async function windowSeqs(query: QueryFn, lo: bigint, hi: bigint): Promise<{ lo: string; hi: string }> {
-  const [r] = await query<{ lo: string | null; hi: string | null }>(
-    `SELECT min(k.s)::text AS lo, max(k.s)::text AS hi
-       FROM (SELECT c.seq + 0 AS s FROM audit_chain c WHERE c.chain_pos >= $1::bigint - 1 AND c.chain_pos <= $2::bigint) k`,
-    [lo.toString(), hi.toString()],
-  );
-  return { lo: r?.lo ?? '1', hi: r?.hi ?? '0' };
-}
-
 /** The lowest chain position ≥ pos present in the table, or null. */
 async function nextPos(query: QueryFn, pos: bigint): Promise<bigint | null> {
   const [r] = await query<{ pos: string | null }>(
@@ -278,9 +259,9 @@ async function nextPos(query: QueryFn, pos: bigint): Promise<bigint | null> {
 const HASH_OK = `(${eventHashSql('a', 'c')} = c.hash)`;
 
 /**
- * One window [$1, $2] of chain positions (audit_chain joined to the events, read as the seq range
- * [$8, $9] of audit_logs; a chain row whose event is gone drops out and shows as a gap), checked
- * inside PostgreSQL in one ordered pass:
+ * One window [$1, $2] of chain positions (audit_chain joined to the events: in the parallel workers,
+ * one probe of the event's partition's seq index per chain row; a chain row whose event is gone drops
+ * out and shows as a gap), checked inside PostgreSQL in one ordered pass:
  * - the link: prev_hash = hash of the event at chain_pos - 1 (lag over chain_pos; the row at $1 - 1,
  *   outside the window, is read too so the first event links to it), else an archive's exit hash
  *   ($3/$4), else 32 zero bytes at position 1; otherwise the event before it is missing (code 1) or
@@ -301,7 +282,6 @@ const WINDOW_SQL = `
            lag(c.chain_pos) OVER o AS lpos, lag(c.hash) OVER o AS lhash, row_number() OVER o AS rn
       FROM audit_chain c JOIN audit_logs a ON a.seq = c.seq AND a.occurred_at = c.occurred_at
      WHERE c.chain_pos >= $1::bigint - 1 AND c.chain_pos <= $2::bigint
-       AND a.seq >= $8::bigint AND a.seq <= $9::bigint
     WINDOW o AS (ORDER BY c.chain_pos, ${HASH_OK} DESC)
   ), l AS (
     SELECT w.pos, w.seq, w.prev_hash, w.hash, w.ok, w.rn,
