@@ -94,7 +94,7 @@ describeServer('load: 50 concurrent clients doing task mutations', () => {
     // The integrity side holds under load too: seal everything, then the chain verifies.
     const sealed = await t.app.get(AuditSealer).sealOnce();
     const verdict = await t.app.get(TransactionRunner).run(() => t.app.get(AuditVerifier).verify());
-
+     
     console.log(
       `load: sealed ${sealed.sealed} events; verify ${JSON.stringify({ valid: verdict.valid, checked: verdict.checked, unsealed: verdict.unsealed })}`,
     );

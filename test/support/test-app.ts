@@ -119,7 +119,7 @@ export async function createTestApp(
     workDir,
     async close() {
       // A client that is still sending (an aborted upload) must not keep the server from closing.
-      app.getHttpServer().closeAllConnections();
+      (app.getHttpServer()).closeAllConnections();
       await app.close();
       await serverDb?.drop();
       rmSync(workDir, { recursive: true, force: true });
