@@ -5,7 +5,7 @@ import { to as copyTo } from 'pg-copy-streams';
 import type { ExportFormat } from './dto/audit-query.dto';
 import { OUTCOME_DISPLAY } from './dto/audit-log.dto';
 import { sqlLiteral } from '../../../database/sql-literal';
-import { AuditFilters, buildCopySelect, SEALED_SQL, SortOrder } from './audit-query.builder';
+import { AuditFilters, buildCopySelect, SEALED_JOINED_SQL, SortOrder } from './audit-query.builder';
 import { CSV_COLUMNS } from './audit-export.format';
 
 /*
@@ -175,7 +175,7 @@ export const ITEM_JSON = concat(
     ],
     ['display', [sql(DISPLAY)]],
     // As toItem: covered by the hash chain once the sealer has filled the hash.
-    ['sealed', [sql(`CASE WHEN ${SEALED_SQL} THEN 'true' ELSE 'false' END`)]],
+    ['sealed', [sql(`CASE WHEN ${SEALED_JOINED_SQL} THEN 'true' ELSE 'false' END`)]],
   ]),
 );
 
