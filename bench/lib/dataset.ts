@@ -53,8 +53,8 @@ export async function prepareDataset(ctx: BenchContext): Promise<Dataset> {
       await generateAuditRows(c, 1, first, cfg.rows, ctx.progress);
       if (integrity) sealing = await seal(ctx, c);
       if (first < cfg.rows) {
-        // The rest is loaded without queueing it for the sealer (see docs/performance.md, "The bench's
-        // data"): the apps under test would otherwise work through millions of queued events, where a
+        // The rest is loaded without queueing it for the sealer (docs/performance.md, "Sealing without
+        // UPDATE"): the apps under test would otherwise work through millions of queued events, where a
         // live system's queue holds its last seconds. These rows are outside the chain and the queue.
         if (integrity) await c.query(`ALTER TABLE audit_logs DISABLE TRIGGER audit_logs_enqueue`);
         await generateAuditRows(c, first + 1, cfg.rows, cfg.rows, ctx.progress);

@@ -51,23 +51,14 @@ export interface SealResult {
 }
 
 /**
- * Chains new audit events. Requests only INSERT into audit_logs; a trigger queues each event in
- * audit_pending. This sealer, one at a time across app instances (pg_try_advisory_xact_lock), gives
- * every committed queued event the next chain position, prev_hash and hash, in seq order within a run:
- * one INSERT of the batch into the insert-only audit_chain and one DELETE from the queue (audit_logs
- * is never updated). Because the chain order is the sealing order (chain_pos), an event whose
- * transaction commits late with a lower seq is simply chained in a later run: never skipped, never out
- * of order. See docs/compliance.md.
- */
-/**
  * The next $2 queued events after seq $1, in seq order, as ChainRows (chain columns NULL): the queue's
  * entries, then each one's row by (seq, occurred_at). The LATERAL subquery with `OFFSET 0` (which
  * keeps the planner from flattening it into a plain join) is one probe of one partition's seq index per
  * event. A plain join let the planner hash-join a large queue (a backlog, a bulk load) against a
  * sequential scan of every partition, once per batch (measured: 100,000 queued events sealed at ~2,700
  * rows/s instead of ~24,000): it costs the nested loop as if every partition were probed per event,
- * not knowing that run-time pruning leaves one. A named prepared statement: planning it over every partition
- * cost 4-6 ms per call.
+ * not knowing that run-time pruning leaves one. Run as a named prepared statement: planning it over
+ * every partition cost 4-6 ms per call.
  */
 export const QUEUED_EVENTS_SQL = `SELECT ${canonicalSelect('a')}
     FROM (SELECT q.seq, q.occurred_at FROM audit_pending q WHERE q.seq > $1 ORDER BY q.seq LIMIT $2) p
@@ -84,6 +75,15 @@ const DEQUEUE_SQL = `WITH d AS (DELETE FROM audit_pending p WHERE p.seq = ANY($1
 const HEAD_SQL = `SELECT c.chain_pos::text AS pos, c.seq::text AS seq, c.hash FROM audit_chain c
   ORDER BY c.chain_pos DESC LIMIT 1`;
 
+/**
+ * Chains new audit events. Requests only INSERT into audit_logs; a trigger queues each event in
+ * audit_pending. This sealer, one at a time across app instances (pg_try_advisory_xact_lock), gives
+ * every committed queued event the next chain position, prev_hash and hash, in seq order within a run:
+ * one INSERT of the batch into the insert-only audit_chain and one DELETE from the queue (audit_logs
+ * is never updated). Because the chain order is the sealing order (chain_pos), an event whose
+ * transaction commits late with a lower seq is simply chained in a later run: never skipped, never out
+ * of order. See docs/compliance.md.
+ */
 @Injectable()
 export class AuditSealer {
   private readonly logger = new Logger('AuditSealer');
@@ -170,15 +170,14 @@ export class AuditSealer {
         throw new Error(`Sealing conflict: dequeued ${n} of ${rows.length} events; rolled back`);
       sealed += rows.length;
       afterSeq = rows[rows.length - 1].seq ?? afterSeq;
-      // A short batch took everything committed when it was read: stop there. Events committing
-      // meanwhile wait for the next run; chasing them kept the loop going in batches of a few events,
-      // each paying its statements, for as long as requests kept coming.
-      const done = rows.length < limit;
       for (const h of due) {
         last = await this.writeCheckpoint(h, last, now);
         checkpoints++;
       }
-      if (done) break;
+      // A short batch took everything committed when it was read: stop there. Events committing
+      // meanwhile wait for the next run; chasing them kept the loop going in batches of a few events,
+      // each paying its statements, for as long as requests kept coming.
+      if (rows.length < limit) break;
     }
     const minutes = this.config.auditCheckpointMinutes;
     const lastPos = BigInt(last?.last_pos ?? '0');
