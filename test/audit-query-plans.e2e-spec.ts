@@ -3,6 +3,7 @@ import {
   buildPageQuery,
   buildSearchWalkQuery,
   BuiltQuery,
+  FEED_SQL,
   KeysetPosition,
 } from '../src/modules/audit/query/audit-query.builder';
 import { volumeInsertSql } from './support/audit-volume';
@@ -162,5 +163,43 @@ function nodes(plan: PlanNode): PlanNode[] {
     expect(await bigSeqScans(planNodes)).toEqual([]);
     expect(planNodes.some((n) => n['Node Type'] === 'Nested Loop')).toBe(true);
     expect(planNodes.some((n) => n['Index Name'] === 'audit_pending_pk')).toBe(true);
+  });
+  it('the feed (chain order) over 1,000,000 chained events: index scans only, also as a prepared statement', async () => {
+    // Chain rows for every generated event (placeholder hashes: only the plan is looked at here).
+    await t.query(`INSERT INTO audit_chain (chain_pos, seq, occurred_at, prev_hash, hash)
+      SELECT row_number() OVER (ORDER BY seq) + coalesce((SELECT max(chain_pos) FROM audit_chain), 0),
+             seq, occurred_at, decode(repeat('00', 32), 'hex'), decode(repeat('00', 32), 'hex')
+        FROM audit_logs a WHERE NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.seq = a.seq)`);
+    await t.query('ANALYZE audit_chain');
+    const seqScans = async (planNodes: PlanNode[]): Promise<string[]> => {
+      const chain = planNodes
+        .filter((n) => n['Node Type'] === 'Seq Scan' && String(n['Relation Name']).startsWith('audit_chain'))
+        .map((n) => String(n['Relation Name']));
+      const big = chain.length
+        ? await t.query<{ name: string }>(
+            `SELECT relname AS name FROM pg_class WHERE relname = ANY($1::text[]) AND reltuples > 1000`,
+            [chain],
+          )
+        : [];
+      return [...(await bigSeqScans(planNodes)), ...big.map((r) => r.name)];
+    };
+    for (const after of ['0', '600000']) {
+      const custom = await plan({ sql: FEED_SQL, params: [after, 200] });
+      expect(await seqScans(custom)).toEqual([]);
+      expect(custom.some((n) => n['Index Name']?.startsWith('audit_chain_'))).toBe(true);
+      // As the app runs it: a named prepared statement, past the five runs after which PostgreSQL's
+      // plan cache (plan_cache_mode auto) may switch to a generic plan if that is no costlier.
+      await t.dataSource.transaction(async (m) => {
+        await m.query(`PREPARE feed_plan(bigint, bigint) AS ${FEED_SQL}`);
+        for (let i = 0; i < 6; i++) await m.query(`EXECUTE feed_plan(${after}, 200)`);
+        const [row] = await m.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }[]>(
+          `EXPLAIN (FORMAT JSON) EXECUTE feed_plan(${after}, 200)`,
+        );
+        await m.query('DEALLOCATE feed_plan');
+        const cached = nodes(row['QUERY PLAN'][0].Plan);
+        expect(await seqScans(cached)).toEqual([]);
+        expect(cached.some((n) => n['Index Name']?.startsWith('audit_chain_'))).toBe(true);
+      });
+    }
   });
 });

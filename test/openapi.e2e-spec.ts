@@ -129,6 +129,7 @@ describe('OpenAPI document', () => {
         '/api/v1/audit-logs',
         '/api/v1/audit-logs/errors',
         '/api/v1/audit-logs/export',
+        '/api/v1/audit-logs/feed',
         '/api/v1/audit-logs/stats',
         '/api/v1/audit-logs/verify',
         '/api/v1/audit-logs/{id}',

@@ -74,6 +74,7 @@ const MATRIX: Record<string, Expect> = {
   'GET /api/v1/audit-logs': AUDIT_READ,
   'GET /api/v1/audit-logs/errors': AUDIT_READ,
   'GET /api/v1/audit-logs/export': AUDIT_READ,
+  'GET /api/v1/audit-logs/feed': AUDIT_READ,
   'GET /api/v1/audit-logs/stats': AUDIT_READ,
   'GET /api/v1/audit-logs/{id}': AUDIT_READ,
   'GET /api/v1/audit-logs/verify': ADMIN_ONLY(200),

@@ -7,10 +7,11 @@ import { UuidParam } from '../../../common/decorators/uuid-param.decorator';
 import { TransactionRunner } from '../../../database/transaction-runner';
 import { Audited } from '../audited.decorator';
 import { EXPORT_CONTENT_TYPES, AuditQueryService } from './audit-query.service';
-import { AuditLogItemDto, AuditLogPageDto, AuditStatsDto } from './dto/audit-log.dto';
+import { AuditFeedPageDto, AuditLogItemDto, AuditLogPageDto, AuditStatsDto } from './dto/audit-log.dto';
 import {
   AuditErrorsQueryDto,
   AuditExportQueryDto,
+  AuditFeedQueryDto,
   AuditListQueryDto,
   AuditStatsQueryDto,
 } from './dto/audit-query.dto';
@@ -57,6 +58,20 @@ export class AuditQueryController {
   @ApiErrors(400)
   errors(@Query() dto: AuditErrorsQueryDto): Promise<AuditLogPageDto> {
     return this.query.errors(dto);
+  }
+
+  @Get('feed')
+  @Audited({ action: 'audit.viewed' })
+  @Authenticated(AUDIT_READERS)
+  @ApiOperation({
+    summary: 'Gap-free feed of chained events, in chain order (for SIEM pulls)',
+    description:
+      'Events in the order the hash chain took them (within about a second of their commit), each with its chain link. Keep nextAfter and pass it as after: no event is ever skipped, however late its transaction committed, because chain positions become visible only as a consecutive prefix. Events not chained yet appear on a later poll. Consecutive items link: prevHash = the previous item’s hash; a gap in chain.pos means events were archived by retention or removed (GET /audit-logs/verify tells which).',
+  })
+  @ApiOkResponse({ type: AuditFeedPageDto })
+  @ApiErrors(400)
+  feed(@Query() dto: AuditFeedQueryDto): Promise<AuditFeedPageDto> {
+    return this.query.feed(dto);
   }
 
   @Get('export')

@@ -10,7 +10,7 @@ import {
 import { AppConfig } from '../../../config/app-config';
 import type { Tx } from '../../../database/transaction';
 import { setLocal, type SqlQuery } from '../../../database/local-settings';
-import { preparedTextQuery } from '../../../database/prepared-statement';
+import { preparedQuery, preparedTextQuery } from '../../../database/prepared-statement';
 import { AuditService } from '../audit.service';
 import { AuditCursorCodec } from './audit-cursor';
 import type { PoolClient } from 'pg';
@@ -25,6 +25,8 @@ import {
   buildItemQuery,
   buildPageQuery,
   buildSearchWalkQuery,
+  FEED_SQL,
+  type AuditFeedRow,
   buildStatsQuery,
   KeysetPosition,
   SortOrder,
@@ -32,12 +34,19 @@ import {
 import type {
   AuditErrorsQueryDto,
   AuditExportQueryDto,
+  AuditFeedQueryDto,
   AuditFilterQueryDto,
   AuditListQueryDto,
   AuditStatsQueryDto,
   ExportFormat,
 } from './dto/audit-query.dto';
-import type { AuditLogItemDto, AuditLogPageDto, AuditStatsDto } from './dto/audit-log.dto';
+import type {
+  AuditFeedItemDto,
+  AuditFeedPageDto,
+  AuditLogItemDto,
+  AuditLogPageDto,
+  AuditStatsDto,
+} from './dto/audit-log.dto';
 
 /** Rows the first phase of a text search walks, newest first (see buildSearchWalkQuery). */
 export const SEARCH_WALK_ROWS = 1000;
@@ -49,6 +58,9 @@ export const RECENT_SLICE_HOURS = 7 * 24;
 
 /** Statement key prefix of the newest-first pages pinned to one resource or one request (see newestFirst). */
 export const PINNED_PAGE_KEY = 'audit_page';
+
+/** Statement key of FEED_SQL (a named prepared statement: its plan is the same for every page). */
+export const FEED_KEY = 'audit_feed';
 
 /** Rows per FETCH of the export cursor: memory stays flat whatever the export's size. */
 export const EXPORT_BATCH_ROWS = 1000;
@@ -316,6 +328,29 @@ export class AuditQueryService {
     });
     checkRange(filters);
     return this.page(filters, 'desc', dto.limit, dto.cursor, undefined, false);
+  }
+
+  /**
+   * The chain-ordered feed for SIEM pulls (FEED_SQL): gap-free, each item with its chain link. Only
+   * chained events appear (the sealer chains new ones within AUDIT_SEAL_INTERVAL_MS).
+   */
+  async feed(dto: AuditFeedQueryDto): Promise<AuditFeedPageDto> {
+    this.audit.addMetadata({ view: 'feed', after: dto.after, limit: dto.limit });
+    const rows = await preparedQuery<AuditFeedRow>(this.txHost.tx, FEED_KEY, FEED_SQL, [
+      String(dto.after),
+      dto.limit,
+    ]);
+    const items: AuditFeedItemDto[] = [];
+    for (const r of rows)
+      if (r.id !== null)
+        items.push({
+          ...toItem(r),
+          chain: { pos: Number(r.chain_pos), prevHash: r.prev_hash, hash: r.hash },
+        });
+    this.audit.addMetadata({ rowCount: items.length });
+    // The last chain row read, even when its event is gone: the next page starts after it.
+    const last = rows[rows.length - 1];
+    return { items, limit: dto.limit, nextAfter: last ? Number(last.chain_pos) : dto.after };
   }
 
   async get(id: string): Promise<AuditLogItemDto> {

@@ -232,6 +232,46 @@ export class AuditLogPageDto {
   total?: number;
 }
 
+export class AuditChainLinkDto {
+  @ApiProperty({
+    description: 'Position in the hash chain (1, 2, 3, … in the order events were chained)',
+    example: 4711,
+  })
+  pos!: number;
+
+  @ApiProperty({
+    description: 'Hash of the event at pos - 1 (hex SHA-256; 64 zeros at position 1)',
+    example: '9f2c4e0a71d35b8c6e2f1a0d9b7c5e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d',
+  })
+  prevHash!: string;
+
+  @ApiProperty({
+    description: 'This event’s hash: SHA-256(prevHash ‖ canonical event), hex',
+    example: '4b1e7f2a9c0d3e6b5a8f1c4d7e0b3a6f9c2d5e8b1a4f7c0d3e6b9a2f5c8d1e4b',
+  })
+  hash!: string;
+}
+
+export class AuditFeedItemDto extends AuditLogItemDto {
+  @ApiProperty({ description: 'The event’s link in the hash chain', type: AuditChainLinkDto })
+  chain!: AuditChainLinkDto;
+}
+
+export class AuditFeedPageDto {
+  @ApiProperty({ description: 'Chained events after `after`, in chain order', type: [AuditFeedItemDto] })
+  items!: AuditFeedItemDto[];
+
+  @ApiProperty({ description: 'Page size used', example: 50 })
+  limit!: number;
+
+  @ApiProperty({
+    description:
+      'Pass as `after` for the next page: the last chain position this page read (its last item’s, or past a removed event’s), or the `after` given when nothing new is chained yet (poll again later)',
+    example: 4711,
+  })
+  nextAfter!: number;
+}
+
 export class AuditStatsBucketDto {
   @ApiProperty({
     description:

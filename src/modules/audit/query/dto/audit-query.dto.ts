@@ -278,3 +278,27 @@ export class AuditStatsQueryDto extends AuditFilterQueryDto {
   @IsIn(STATS_GROUPS)
   groupBy!: StatsGroup;
 }
+
+/** The highest chain position `after` accepts: every position is exact as a JSON number. */
+export const MAX_FEED_POSITION = Number.MAX_SAFE_INTEGER;
+
+export class AuditFeedQueryDto {
+  @ApiPropertyOptional({
+    description:
+      'Return the events chained after this chain position: 0 (the default) for the start of the trail, then the previous page’s nextAfter',
+    minimum: 0,
+    maximum: MAX_FEED_POSITION,
+    default: 0,
+    example: 0,
+    type: 'integer',
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(MAX_FEED_POSITION)
+  after = 0;
+
+  @PageLimit()
+  limit = 50;
+}
