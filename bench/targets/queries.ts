@@ -137,6 +137,12 @@ export async function runQueriesTarget(ctx: BenchContext, app: ChildApp): Promis
       }
     }
 
+    // The feed (chain order) from the middle of the chain: what the earlier targets' apps chained.
+    const chain = await c.query<{ half: string | null; n: string }>(
+      `SELECT (max(chain_pos) / 2)::text AS half, count(*)::text AS n FROM audit_chain`,
+    );
+    const feedAfter = chain.rows[0].half ?? '0';
+
     const specs: QuerySpec[] = [
       {
         id: 'newest',
@@ -202,6 +208,18 @@ export async function runQueriesTarget(ctx: BenchContext, app: ChildApp): Promis
         params: [],
         cursorServed: false,
       },
+      {
+        id: 'feed',
+        name: `feed page (chain order, after position ${fmtInt(Number(feedAfter))})`,
+        http: `/feed?after=${feedAfter}&limit=50`,
+        // The SQL twin: the next 50 chain rows, one probe of each event (a plain join is planned as a
+        // hash join of the whole chain; see FEED_SQL).
+        sql: `SELECT * FROM (SELECT * FROM audit_chain WHERE chain_pos > $1::bigint ORDER BY chain_pos LIMIT 50) c
+          LEFT JOIN LATERAL (SELECT * FROM audit_logs a WHERE a.seq = c.seq AND a.occurred_at = c.occurred_at OFFSET 0) a
+          ON true ORDER BY c.chain_pos`,
+        params: [feedAfter],
+        cursorServed: true,
+      },
     ];
 
     const results: QueryResult[] = [];
@@ -249,7 +267,8 @@ export async function runQueriesTarget(ctx: BenchContext, app: ChildApp): Promis
     const detail = [
       `${cfg.queryCalls} timed calls per query (for a query whose warm-up call took over ${SLOW_MS} ms: 50 HTTP calls and 10 SQL calls), after 2 warm-up calls, HTTP and SQL interleaved call by call; ` +
         'HTTP = the admin API with an admin token (each call also records its own `audit.viewed` event); ' +
-        'SQL = the equivalent `SELECT * … ORDER BY occurred_at DESC, id DESC LIMIT 51` over one plain `pg` connection. ' +
+        'SQL = the equivalent `SELECT * … ORDER BY occurred_at DESC, id DESC LIMIT 51` over one plain `pg` connection ' +
+        `(for the feed: the next 50 chain rows by position, each joined to its event; ${fmtInt(Number(chain.rows[0].n))} events were chained when it ran). ` +
         `Data: ${cfg.rows.toLocaleString('en-US')} generated rows (the issue states the goal at 10,000,000). ` +
         `Cursor walk to page ${cfg.cursorPage} (row ${fmtInt(skip)}): ${requests} requests of up to ${WALK_PAGE} rows, following nextCursor, in ${fmt(walkMs / 1000, 1)} s.` +
         (offsetRefused
