@@ -51,13 +51,18 @@ export const AUDIT_SEARCH_EXPRESSION = `(a.description || ' ' || coalesce(a.acto
  */
 export const SEALED_SQL = `(NOT EXISTS (SELECT 1 FROM audit_pending s WHERE s.seq = a.seq))`;
 
-/** The item columns, with the timestamp as UTC text with microseconds and the IP as plain text. */
-export const AUDIT_ITEM_COLUMNS = `a.id, a.seq::text AS seq,
+/**
+ * The item columns, with the timestamp as UTC text with microseconds and the IP as plain text;
+ * `sealed` from SEALED_SQL, or from what the caller already knows (the feed reads chained events only).
+ */
+const itemColumns = (sealed: string): string => `a.id, a.seq::text AS seq,
   to_char(a.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_at_text,
   a.action, a.category, a.outcome, a.severity, a.actor_type, a.actor_id, a.actor_display,
   a.resource_type, a.resource_id, a.resource_display, a.request_id, a.http_method, a.http_path,
   a.status_code, a.duration_ms, host(a.ip_address) AS ip, a.user_agent, a.changes, a.metadata,
-  a.description, a.error_type, a.error_message, a.error_stack, ${SEALED_SQL} AS sealed`;
+  a.description, a.error_type, a.error_message, a.error_stack, ${sealed} AS sealed`;
+
+export const AUDIT_ITEM_COLUMNS = itemColumns(SEALED_SQL);
 
 /** One row as selected by AUDIT_ITEM_COLUMNS. */
 export interface AuditItemRow {
@@ -292,9 +297,9 @@ export type AuditFeedRow = { chain_pos: string; prev_hash: string; hash: string 
  * PostgreSQL multiplies the selectivities of seq and occurred_at, and planned as a hash join of the
  * whole chain with every event; OFFSET 0 keeps the probe from being flattened back into that join.)
  * A chain row whose event is gone (removed: verify reports it) comes back with NULL event columns, so
- * the page still moves past it.
+ * the page still moves past it. Every event read here is chained: `sealed` needs no probe of the queue.
  */
-export const FEED_SQL = `SELECT ${AUDIT_ITEM_COLUMNS}, c.chain_pos::text AS chain_pos,
+export const FEED_SQL = `SELECT ${itemColumns('true')}, c.chain_pos::text AS chain_pos,
     encode(c.prev_hash, 'hex') AS prev_hash, encode(c.hash, 'hex') AS hash
   FROM (SELECT c.chain_pos, c.seq, c.occurred_at, c.prev_hash, c.hash FROM audit_chain c
          WHERE c.chain_pos > $1::bigint ORDER BY c.chain_pos LIMIT $2) c
