@@ -262,6 +262,13 @@ describe('tasks', () => {
         assignee_id: null,
         priority: 'low',
       });
+      // updatedAt is the row's own (set by the UPDATE), never older than the previous change's.
+      const updatedAt = (cleared.body as TaskBody).updatedAt;
+      expect(new Date(updatedAt).getTime()).toBe((row.updated_at as Date).getTime());
+      expect(new Date(updatedAt).getTime()).toBeGreaterThanOrEqual(
+        new Date((res.body as TaskBody).updatedAt).getTime(),
+      );
+      expect(new Date(updatedAt).getTime()).toBeGreaterThan(new Date(task.createdAt).getTime());
       // The former assignee no longer sees it.
       expectErrorShape(
         await t.http

@@ -111,10 +111,26 @@ export class TasksService {
       this.audit.skip();
       return { before, after: { ...task } };
     }
-    const saved = await this.repo.save(task);
-    this.audit.setResource('task', saved.id, saved.title);
+    // The changed columns only, in one UPDATE: save() would SELECT the row again to diff it (one more
+    // round trip per PATCH) and would write back any column that differs from that fresh read, i.e.
+    // revert a concurrent change to a field this request did not touch.
+    const set: Partial<TaskEntity> = {};
+    const copy = <K extends keyof TaskEntity>(field: K): void => {
+      set[field] = task[field];
+    };
+    for (const field of AUDITED_TASK_FIELDS) if (field in changes) copy(field);
+    const result = await this.repo
+      .createQueryBuilder()
+      .update()
+      .set(set)
+      .where('id = :id', { id: task.id })
+      .returning('updated_at')
+      .execute();
+    const [row] = result.raw as { updated_at: Date }[];
+    task.updatedAt = row.updated_at;
+    this.audit.setResource('task', task.id, task.title);
     this.audit.setChanges(changes);
-    return { before, after: { ...saved } };
+    return { before, after: { ...task } };
   }
 
   /** Deletes the task; its attachments and reminders go with it (foreign keys cascade). */
