@@ -6,6 +6,7 @@ import { AuditIntegrity1763769900000 } from './1763769900000-AuditIntegrity';
 import { AuditPartitions1763770000000 } from './1763770000000-AuditPartitions';
 import { AuditLeanSealing1763770100000 } from './1763770100000-AuditLeanSealing';
 import { AuditInsertOnlyChain1763770200000 } from './1763770200000-AuditInsertOnlyChain';
+import { AuditSearchByHour1763770300000 } from './1763770300000-AuditSearchByHour';
 
 /**
  * Every migration, in order. A new migration (`npm run migration:generate -- migrations/Name`, then
@@ -20,4 +21,5 @@ export const migrations = [
   AuditPartitions1763770000000,
   AuditLeanSealing1763770100000,
   AuditInsertOnlyChain1763770200000,
+  AuditSearchByHour1763770300000,
 ];

@@ -31,6 +31,7 @@ import { createServerDatabase, onServer } from './support/test-app';
       // Extensions are installed once by a superuser (docs/operations.md); the migration's
       // CREATE EXTENSION IF NOT EXISTS then has nothing to do.
       await superuser.query('CREATE EXTENSION IF NOT EXISTS pg_trgm');
+      await superuser.query('CREATE EXTENSION IF NOT EXISTS btree_gin');
       const migrator = new DataSource({
         ...buildDataSourceOptions({ kind: 'server', url: as(db.url, owner), poolSize: 1 }),
         logging: false,

@@ -17,6 +17,7 @@ interface PlanNode {
   'Node Type': string;
   'Relation Name'?: string;
   'Index Name'?: string;
+  'Index Cond'?: string;
   Plans?: PlanNode[];
 }
 
@@ -155,6 +156,39 @@ function nodes(plan: PlanNode): PlanNode[] {
       }
     },
   );
+  it('text search, second phase: slices of the recent past ask the search index for their hours; none scans sequentially', async () => {
+    const HOUR = 3_600_000;
+    const now = Date.now();
+    const iso = (hoursBack: number): string => new Date(now - hoursBack * HOUR).toISOString();
+    await t.dataSource.transaction(async (m) => {
+      // As AuditQueryService.searchNewest runs its slices.
+      for (const set of ['enable_indexscan = off', 'enable_seqscan = off', 'jit = off'])
+        await m.query(`SET LOCAL ${set}`);
+      for (const [from, to, byHour] of [
+        [1, undefined, true],
+        [64, 32, true],
+        [4096, 512, false],
+        [undefined, 4096, false],
+      ] as [number | undefined, number | undefined, boolean][]) {
+        const slice = {
+          above: from === undefined ? undefined : iso(from),
+          atOrBelow: to === undefined ? undefined : iso(to),
+          byHour,
+        };
+        const q = buildPageQuery({ q: 'Thing 12345' }, { order: 'desc', limit: 51, slice });
+        const [row] = await m.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }[]>(
+          `EXPLAIN (FORMAT JSON) ${q.sql}`,
+          q.params,
+        );
+        const planNodes = nodes(row['QUERY PLAN'][0].Plan);
+        expect(await bigSeqScans(planNodes)).toEqual([]);
+        const byHourScans = planNodes.filter(
+          (n) => n['Node Type'] === 'Bitmap Index Scan' && /date_trunc\('hour'/.test(n['Index Cond'] ?? ''),
+        );
+        expect(byHourScans.length > 0).toBe(byHour);
+      }
+    });
+  });
   it('the sealer reading a backlog of 1,000,000 queued events: one index probe per event, no sequential scan', async () => {
     await t.query('ANALYZE audit_pending');
     const [{ n }] = await t.query<{ n: string }>(`SELECT count(*)::text AS n FROM audit_pending`);

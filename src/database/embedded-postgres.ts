@@ -1,4 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
+import { btree_gin } from '@electric-sql/pglite/contrib/btree_gin';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -30,7 +31,7 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPo
   if (!inMemory) mkdirSync(location, { recursive: true });
   const db = await PGlite.create({
     dataDir: inMemory ? 'memory://' : location,
-    extensions: { pg_trgm },
+    extensions: { pg_trgm, btree_gin },
   });
   // A fresh private directory per instance: no stale socket file, no clash between test workers.
   const socketDir = mkdtempSync(join(tmpdir(), 'pglite-'));

@@ -18,8 +18,8 @@ import type { AuditChanges, AuditOutcome, AuditSeverity } from './audit.types';
 @Index('audit_logs_action_idx', { synchronize: false })
 @Index('audit_logs_not_success_idx', { synchronize: false })
 @Index('audit_logs_request_id_idx', ['requestId'])
-// Admin read API (migration AuditApi): trigram search, resource id alone, IP / CIDR.
-@Index('audit_logs_search_trgm_idx', { synchronize: false })
+// Admin read API (migrations AuditApi, AuditSearchByHour): search by hour + trigrams, resource id alone, IP / CIDR.
+@Index('audit_logs_search_idx', { synchronize: false })
 @Index('audit_logs_resource_id_idx', { synchronize: false })
 @Index('audit_logs_ip_idx', { synchronize: false })
 @Check('audit_logs_action_ck', `"action" ~ '^[a-z_]+\\.[a-z_]+$'`)

@@ -41,8 +41,11 @@ export interface BuiltQuery {
   params: unknown[];
 }
 
-/** Must stay identical to the expression of the index audit_logs_search_trgm_idx (migration AuditApi). */
+/** Must stay identical to the text column of the index audit_logs_search_idx (migration AuditSearchByHour). */
 export const AUDIT_SEARCH_EXPRESSION = `(a.description || ' ' || coalesce(a.actor_display, '') || ' ' || coalesce(a.resource_display, ''))`;
+
+/** Must stay identical to the first column of the index audit_logs_search_idx: the event's hour, UTC. */
+export const AUDIT_SEARCH_HOUR = `date_trunc('hour', a.occurred_at AT TIME ZONE 'UTC')`;
 
 /**
  * Whether event `a` is in the hash chain: not waiting in the sealer's queue (every inserted event is
@@ -162,8 +165,13 @@ export interface PageOptions {
   limit: number;
   after?: KeysetPosition;
   offset?: number;
-  /** A slice of time (ISO 8601): rows with occurred_at > above and ≤ atOrBelow (either may be open). */
-  slice?: { above?: string; atOrBelow?: string };
+  /**
+   * A slice of time (ISO 8601): rows with occurred_at > above and ≤ atOrBelow (either may be open).
+   * `byHour` (text searches): also "from above's hour on" on the hour column of audit_logs_search_idx,
+   * so that the index returns only the term's matches from that hour on instead of every match in the
+   * partition. Only a lower bound: a GIN range scan up to a bound would read every hour below it.
+   */
+  slice?: { above?: string; atOrBelow?: string; byHour?: boolean };
 }
 
 /** The keyset condition: strictly after `after` in the page order. */
@@ -181,7 +189,12 @@ export function buildPageQuery(filters: AuditFilters, page: PageOptions): BuiltQ
   const p = new Params();
   const w = whereClauses(filters, p);
   if (page.after) w.push(keysetClause(page.after, page.order, p));
-  if (page.slice?.above !== undefined) w.push(`a.occurred_at > ${p.add(page.slice.above)}::timestamptz`);
+  if (page.slice?.above !== undefined) {
+    const above = p.add(page.slice.above);
+    w.push(`a.occurred_at > ${above}::timestamptz`);
+    if (page.slice.byHour)
+      w.push(`${AUDIT_SEARCH_HOUR} >= date_trunc('hour', ${above}::timestamptz AT TIME ZONE 'UTC')`);
+  }
   if (page.slice?.atOrBelow !== undefined)
     w.push(`a.occurred_at <= ${p.add(page.slice.atOrBelow)}::timestamptz`);
   const dir = page.order === 'desc' ? 'DESC' : 'ASC';

@@ -50,8 +50,19 @@ import type {
 
 /** Rows the first phase of a text search walks, newest first (see buildSearchWalkQuery). */
 export const SEARCH_WALK_ROWS = 1000;
-/** The second phase's slices of time, newest first: the last hour, then back to 8, 64, 512 and 4,096 hours, then the rest. */
-export const SEARCH_SLICE_HOURS = [1, 8, 64, 512, 4096] as const;
+/**
+ * The second phase's slices of time, newest first: the last hour, then back to 4, 16, 32, 64, 512 and
+ * 4,096 hours, then the rest. Close to the present they grow by 2–4× only: once the term's matches
+ * begin, the slice that fills the page reads at most a few times the rows it needs (each match read
+ * costs a heap fetch and a recheck, ~3 µs), while an empty slice costs a statement (~1 ms).
+ */
+export const SEARCH_SLICE_HOURS = [1, 4, 16, 32, 64, 512, 4096] as const;
+/**
+ * Slices reaching at most this far back also ask the search index for their hours (`byHour`): its
+ * hours' entries for that stretch are few. Further back they would be most of a partition's, more than
+ * the time index's bitmap that the slice is ANDed with otherwise.
+ */
+export const SEARCH_BY_HOUR_MAX_HOURS = 64;
 const HOUR_MS = 3_600_000;
 /** A newest-first page first reads this many hours before its start (see newestFirst). */
 export const RECENT_SLICE_HOURS = 7 * 24;
@@ -229,12 +240,13 @@ export class AuditQueryService {
   /**
    * The newest `want` rows matching a text search (`q`), in two phases. 1: walk the newest rows in
    * index order (at most SEARCH_WALK_ROWS; enough when the term is frequent lately). 2: otherwise the
-   * trigram index, through bitmap scans only (index and sequential scans off for these statements),
-   * one slice of time at a time, newest first, until the page is full: each slice reads only the
-   * partitions it covers and, through a BitmapAnd with the time index, only the matches inside it. A
-   * rare term costs about what one unsliced search would; a term that is frequent overall but absent
-   * from recent events no longer walks the whole recent past row by row. Slices are disjoint and in
-   * order, so their rows concatenate into the same page a single statement would return.
+   * search index (hour + trigrams), through bitmap scans only (index and sequential scans off for these
+   * statements), one slice of time at a time, newest first, until the page is full: each slice reads
+   * only the partitions it covers and only the matches inside it (recent slices: the index's matches
+   * from the slice's hour on; older ones: the trigram matches ANDed with the time index). A rare term
+   * costs about what one unsliced search would; a term that is frequent overall but absent from recent
+   * events no longer walks the whole recent past row by row. Slices are disjoint and in order, so their
+   * rows concatenate into the same page a single statement would return.
    */
   private async searchNewest(
     filters: AuditFilters,
@@ -250,8 +262,10 @@ export class AuditQueryService {
     const saved = await setLocal(query, [
       ['enable_indexscan', 'off'],
       ['enable_seqscan', 'off'],
+      // The oldest slices are costed high enough to trigger JIT compilation (~0.1 s), never worth it here.
+      ['jit', 'off'],
     ]);
-    const rows = await this.sliced(filters, want, after, SEARCH_SLICE_HOURS);
+    const rows = await this.sliced(filters, want, after, SEARCH_SLICE_HOURS, SEARCH_BY_HOUR_MAX_HOURS);
     // Back to the planner's normal choices for the rest of the request.
     await setLocal(query, saved);
     return rows;
@@ -262,13 +276,15 @@ export class AuditQueryService {
    * slices end `hours` before the page's start (the cursor, else `to` when it is in the past, else now),
    * then the rest. The newest slice has no upper bound of its own, so events stamped ahead of this clock
    * are found. Slices are disjoint and in order, so their rows concatenate into the page one statement
-   * would return.
+   * would return. Slices reaching at most `byHourMax` hours back are also bounded by hour (see
+   * PageOptions.slice).
    */
   private async sliced(
     filters: AuditFilters,
     want: number,
     after: KeysetPosition | undefined,
     hours: readonly number[],
+    byHourMax = 0,
   ): Promise<AuditItemRow[]> {
     const tx = this.txHost.tx;
     const rows: AuditItemRow[] = [];
@@ -282,7 +298,7 @@ export class AuditQueryService {
         order: 'desc',
         limit: want - rows.length,
         after,
-        slice: { above, atOrBelow },
+        slice: { above, atOrBelow, byHour: h !== undefined && h <= byHourMax },
       });
       rows.push(...(await tx.query<AuditItemRow[]>(q.sql, q.params)));
       if (rows.length >= want || aboveMs === undefined) break;
