@@ -156,7 +156,7 @@ function nodes(plan: PlanNode): PlanNode[] {
       }
     },
   );
-  it('text search, second phase: slices of the recent past ask the search index for their hours; none scans sequentially', async () => {
+  it('text search, second phase: bounded slices of the recent past ask the search index for their hours; none scans sequentially', async () => {
     const HOUR = 3_600_000;
     const now = Date.now();
     const iso = (hoursBack: number): string => new Date(now - hoursBack * HOUR).toISOString();
@@ -165,7 +165,8 @@ function nodes(plan: PlanNode): PlanNode[] {
       for (const set of ['enable_indexscan = off', 'enable_seqscan = off', 'jit = off'])
         await m.query(`SET LOCAL ${set}`);
       for (const [from, to, byHour] of [
-        [1, undefined, true],
+        [1, undefined, false],
+        [4, 1, true],
         [64, 32, true],
         [4096, 512, false],
         [undefined, 4096, false],
@@ -185,7 +186,8 @@ function nodes(plan: PlanNode): PlanNode[] {
         const byHourScans = planNodes.filter(
           (n) => n['Node Type'] === 'Bitmap Index Scan' && /date_trunc\('hour'/.test(n['Index Cond'] ?? ''),
         );
-        expect(byHourScans.length > 0).toBe(byHour);
+        // The newest slice (open towards the future) has no list of hours.
+        expect(byHourScans.length > 0).toBe(byHour && to !== undefined);
       }
     });
   });

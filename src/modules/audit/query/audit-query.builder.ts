@@ -167,9 +167,12 @@ export interface PageOptions {
   offset?: number;
   /**
    * A slice of time (ISO 8601): rows with occurred_at > above and ≤ atOrBelow (either may be open).
-   * `byHour` (text searches): also "from above's hour on" on the hour column of audit_logs_search_idx,
-   * so that the index returns only the term's matches from that hour on instead of every match in the
-   * partition. Only a lower bound: a GIN range scan up to a bound would read every hour below it.
+   * `byHour` (text searches, a slice bounded on both sides): also "from above's hour on" on the hour
+   * column of audit_logs_search_idx, so that the index returns the term's matches from that hour on
+   * instead of every match in the partition. A lower bound only: GIN answers a range by collecting every
+   * row of every hour in it, and a range up to an upper bound starts at the oldest hour. So the range
+   * also holds every row newer than the slice, and the newest slice (where a burst of events lands)
+   * never gets one; see docs/performance.md, "Why the hour is in the search index".
    */
   slice?: { above?: string; atOrBelow?: string; byHour?: boolean };
 }
@@ -189,14 +192,13 @@ export function buildPageQuery(filters: AuditFilters, page: PageOptions): BuiltQ
   const p = new Params();
   const w = whereClauses(filters, p);
   if (page.after) w.push(keysetClause(page.after, page.order, p));
-  if (page.slice?.above !== undefined) {
-    const above = p.add(page.slice.above);
-    w.push(`a.occurred_at > ${above}::timestamptz`);
-    if (page.slice.byHour)
-      w.push(`${AUDIT_SEARCH_HOUR} >= date_trunc('hour', ${above}::timestamptz AT TIME ZONE 'UTC')`);
-  }
-  if (page.slice?.atOrBelow !== undefined)
-    w.push(`a.occurred_at <= ${p.add(page.slice.atOrBelow)}::timestamptz`);
+  const slice = page.slice;
+  if (slice?.above !== undefined) w.push(`a.occurred_at > ${p.add(slice.above)}::timestamptz`);
+  if (slice?.atOrBelow !== undefined) w.push(`a.occurred_at <= ${p.add(slice.atOrBelow)}::timestamptz`);
+  if (slice?.byHour && slice.above !== undefined && slice.atOrBelow !== undefined)
+    w.push(
+      `${AUDIT_SEARCH_HOUR} >= date_trunc('hour', ${p.add(slice.above)}::timestamptz AT TIME ZONE 'UTC')`,
+    );
   const dir = page.order === 'desc' ? 'DESC' : 'ASC';
   let sql = `SELECT ${AUDIT_ITEM_COLUMNS} FROM audit_logs a ${whereSql(w)} ORDER BY a.occurred_at ${dir}, a.id ${dir} LIMIT ${p.add(page.limit)}`;
   if (page.offset) sql += ` OFFSET ${p.add(page.offset)}`;

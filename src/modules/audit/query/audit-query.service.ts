@@ -48,6 +48,8 @@ import type {
   AuditStatsDto,
 } from './dto/audit-log.dto';
 
+const HOUR_MS = 3_600_000;
+
 /** Rows the first phase of a text search walks, newest first (see buildSearchWalkQuery). */
 export const SEARCH_WALK_ROWS = 1000;
 /**
@@ -58,12 +60,12 @@ export const SEARCH_WALK_ROWS = 1000;
  */
 export const SEARCH_SLICE_HOURS = [1, 4, 16, 32, 64, 512, 4096] as const;
 /**
- * Slices reaching at most this far back also ask the search index for their hours (`byHour`): its
- * hours' entries for that stretch are few. Further back they would be most of a partition's, more than
- * the time index's bitmap that the slice is ANDed with otherwise.
+ * Slices reaching at most this far back also ask the search index for "from the slice's hour on"
+ * (`byHour`; not the newest slice, which is open towards the future and where bursts land): the rows of
+ * a few dozen hours. Further back that would be most of a partition, more than the time index's bitmap
+ * that the slice is ANDed with otherwise.
  */
 export const SEARCH_BY_HOUR_MAX_HOURS = 64;
-const HOUR_MS = 3_600_000;
 /** A newest-first page first reads this many hours before its start (see newestFirst). */
 export const RECENT_SLICE_HOURS = 7 * 24;
 
@@ -298,7 +300,7 @@ export class AuditQueryService {
         order: 'desc',
         limit: want - rows.length,
         after,
-        slice: { above, atOrBelow, byHour: h !== undefined && h <= byHourMax },
+        slice: { above, atOrBelow, byHour: atOrBelow !== undefined && h !== undefined && h <= byHourMax },
       });
       rows.push(...(await tx.query<AuditItemRow[]>(q.sql, q.params)));
       if (rows.length >= want || aboveMs === undefined) break;
