@@ -4,6 +4,7 @@ import {
   buildSearchWalkQuery,
   BuiltQuery,
   FEED_SQL,
+  HEAD_RATE_SQL,
   KeysetPosition,
 } from '../src/modules/audit/query/audit-query.builder';
 import { volumeInsertSql } from './support/audit-volume';
@@ -190,6 +191,11 @@ function nodes(plan: PlanNode): PlanNode[] {
         expect(byHourScans.length > 0).toBe(byHour && to !== undefined);
       }
     });
+  });
+  it('the recent rate of events (text search, second phase): an index walk from the newest, no sequential scan', async () => {
+    const planNodes = await plan({ sql: HEAD_RATE_SQL, params: [999] });
+    expect(await bigSeqScans(planNodes)).toEqual([]);
+    expect(planNodes.some((n) => n['Index Name']?.startsWith('audit_logs_'))).toBe(true);
   });
   it('the sealer reading a backlog of 1,000,000 queued events: one index probe per event, no sequential scan', async () => {
     await t.query('ANALYZE audit_pending');

@@ -26,6 +26,7 @@ import {
   buildPageQuery,
   buildSearchWalkQuery,
   FEED_SQL,
+  HEAD_RATE_SQL,
   type AuditFeedRow,
   buildStatsQuery,
   KeysetPosition,
@@ -60,12 +61,14 @@ export const SEARCH_WALK_ROWS = 1000;
  */
 export const SEARCH_SLICE_HOURS = [1, 4, 16, 32, 64, 512, 4096] as const;
 /**
- * Slices reaching at most this far back also ask the search index for "from the slice's hour on"
- * (`byHour`; not the newest slice, which is open towards the future and where bursts land): the rows of
- * a few dozen hours. Further back that would be most of a partition, more than the time index's bitmap
- * that the slice is ANDed with otherwise.
+ * A slice also asks the search index for "from the slice's first hour on" (`byHour`; never the newest
+ * slice, which is open towards the future and where bursts land) while that range holds at most this
+ * many rows by the estimate of headRate: GIN first collects every row of the range (~20 ns a row),
+ * and the range runs from the slice to now, newer rows included.
  */
-export const SEARCH_BY_HOUR_MAX_HOURS = 64;
+export const SEARCH_BY_HOUR_MAX_ROWS = 200_000;
+/** The newest rows whose time span gives the recent rate of events (see headRate). */
+export const HEAD_RATE_ROWS = 1000;
 /** A newest-first page first reads this many hours before its start (see newestFirst). */
 export const RECENT_SLICE_HOURS = 7 * 24;
 
@@ -244,8 +247,9 @@ export class AuditQueryService {
    * index order (at most SEARCH_WALK_ROWS; enough when the term is frequent lately). 2: otherwise the
    * search index (hour + trigrams), through bitmap scans only (index and sequential scans off for these
    * statements), one slice of time at a time, newest first, until the page is full: each slice reads
-   * only the partitions it covers and only the matches inside it (recent slices: the index's matches
-   * from the slice's hour on; older ones: the trigram matches ANDed with the time index). A rare term
+   * only the partitions it covers and only the matches inside it (the index's matches from the slice's
+   * first hour on while few rows are newer than that hour, else the trigram matches ANDed with the time
+   * index; see SEARCH_BY_HOUR_MAX_ROWS). A rare term
    * costs about what one unsliced search would; a term that is frequent overall but absent from recent
    * events no longer walks the whole recent past row by row. Slices are disjoint and in order, so their
    * rows concatenate into the same page a single statement would return.
@@ -260,6 +264,11 @@ export class AuditQueryService {
     const walked = await tx.query<AuditItemRow[]>(walk.sql, walk.params);
     if (walked.length >= want) return walked;
 
+    // Read with index scans still on: it walks the time index.
+    const now = Date.now();
+    const perMs = await this.headRate(now);
+    const byHour = (aboveMs: number): boolean => (now - aboveMs) * perMs <= SEARCH_BY_HOUR_MAX_ROWS;
+
     const query: SqlQuery = (sql, params) => tx.query(sql, params);
     const saved = await setLocal(query, [
       ['enable_indexscan', 'off'],
@@ -267,7 +276,7 @@ export class AuditQueryService {
       // The oldest slices are costed high enough to trigger JIT compilation (~0.1 s), never worth it here.
       ['jit', 'off'],
     ]);
-    const rows = await this.sliced(filters, want, after, SEARCH_SLICE_HOURS, SEARCH_BY_HOUR_MAX_HOURS);
+    const rows = await this.sliced(filters, want, after, SEARCH_SLICE_HOURS, byHour);
     // Back to the planner's normal choices for the rest of the request.
     await setLocal(query, saved);
     return rows;
@@ -278,7 +287,7 @@ export class AuditQueryService {
    * slices end `hours` before the page's start (the cursor, else `to` when it is in the past, else now),
    * then the rest. The newest slice has no upper bound of its own, so events stamped ahead of this clock
    * are found. Slices are disjoint and in order, so their rows concatenate into the page one statement
-   * would return. Slices reaching at most `byHourMax` hours back are also bounded by hour (see
+   * would return. Slices bounded on both sides for which `byHour` says so are also bounded by hour (see
    * PageOptions.slice).
    */
   private async sliced(
@@ -286,7 +295,7 @@ export class AuditQueryService {
     want: number,
     after: KeysetPosition | undefined,
     hours: readonly number[],
-    byHourMax = 0,
+    byHour: (aboveMs: number) => boolean = () => false,
   ): Promise<AuditItemRow[]> {
     const tx = this.txHost.tx;
     const rows: AuditItemRow[] = [];
@@ -300,7 +309,11 @@ export class AuditQueryService {
         order: 'desc',
         limit: want - rows.length,
         after,
-        slice: { above, atOrBelow, byHour: atOrBelow !== undefined && h !== undefined && h <= byHourMax },
+        slice: {
+          above,
+          atOrBelow,
+          byHour: atOrBelow !== undefined && aboveMs !== undefined && byHour(aboveMs),
+        },
       });
       rows.push(...(await tx.query<AuditItemRow[]>(q.sql, q.params)));
       if (rows.length >= want || aboveMs === undefined) break;
@@ -310,6 +323,18 @@ export class AuditQueryService {
       atOrBelow = above;
     }
     return rows;
+  }
+
+  /**
+   * Events per millisecond lately, over every event (the search index's hour column knows no other
+   * filter): HEAD_RATE_ROWS over the time from the oldest of the newest HEAD_RATE_ROWS to `now`
+   * (0 while the table holds fewer). One walk of the time index. A burst (a bulk import, say) shows as a
+   * high rate, so the slices stay off the hour column while it is recent.
+   */
+  private async headRate(now: number): Promise<number> {
+    const [row] = await this.txHost.tx.query<{ at: string }[]>(HEAD_RATE_SQL, [HEAD_RATE_ROWS - 1]);
+    if (row === undefined) return 0;
+    return HEAD_RATE_ROWS / Math.max(now - Date.parse(row.at), 1);
   }
 
   private async count(filters: AuditFilters, cap?: number): Promise<number> {
