@@ -18,7 +18,8 @@ import type { AuditChanges, AuditOutcome, AuditSeverity } from './audit.types';
 @Index('audit_logs_action_idx', { synchronize: false })
 @Index('audit_logs_not_success_idx', { synchronize: false })
 @Index('audit_logs_request_id_idx', ['requestId'])
-// Admin read API (migrations AuditApi, AuditSearchByHour): search by hour + trigrams, resource id alone, IP / CIDR.
+// Admin read API (migrations AuditApi, AuditSearchByHour): search (hour + trigrams), resource id alone,
+// IP / CIDR.
 @Index('audit_logs_search_idx', { synchronize: false })
 @Index('audit_logs_resource_id_idx', { synchronize: false })
 @Index('audit_logs_ip_idx', { synchronize: false })

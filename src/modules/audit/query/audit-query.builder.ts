@@ -205,9 +205,9 @@ export function buildPageQuery(filters: AuditFilters, page: PageOptions): BuiltQ
   return { sql, params: p.values };
 }
 
-/** The time (ISO 8601, UTC) of the ($1 + 1)th newest event: an index walk from the newest. */
-export const HEAD_RATE_SQL = `SELECT to_char(a.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at
-  FROM audit_logs a ORDER BY a.occurred_at DESC, a.id DESC OFFSET $1 LIMIT 1`;
+/** The time of the ($1 + 1)th newest event: an index walk from the newest. */
+export const HEAD_RATE_SQL = `SELECT a.occurred_at AS at FROM audit_logs a
+  ORDER BY a.occurred_at DESC, a.id DESC OFFSET $1 LIMIT 1`;
 
 /**
  * The first phase of a text search (`q`, newest first): walk the newest `walkRows` rows that match

@@ -249,10 +249,10 @@ export class AuditQueryService {
    * statements), one slice of time at a time, newest first, until the page is full: each slice reads
    * only the partitions it covers and only the matches inside it (the index's matches from the slice's
    * first hour on while few rows are newer than that hour, else the trigram matches ANDed with the time
-   * index; see SEARCH_BY_HOUR_MAX_ROWS). A rare term
-   * costs about what one unsliced search would; a term that is frequent overall but absent from recent
-   * events no longer walks the whole recent past row by row. Slices are disjoint and in order, so their
-   * rows concatenate into the same page a single statement would return.
+   * index; see SEARCH_BY_HOUR_MAX_ROWS). A rare term costs about what one unsliced search would; a term
+   * that is frequent overall but absent from recent events no longer walks the whole recent past row by
+   * row. Slices are disjoint and in order, so their rows concatenate into the same page a single
+   * statement would return.
    */
   private async searchNewest(
     filters: AuditFilters,
@@ -332,9 +332,10 @@ export class AuditQueryService {
    * high rate, so the slices stay off the hour column while it is recent.
    */
   private async headRate(now: number): Promise<number> {
-    const [row] = await this.txHost.tx.query<{ at: string }[]>(HEAD_RATE_SQL, [HEAD_RATE_ROWS - 1]);
+    // A millisecond Date is all a rate needs (no microsecond text as for keyset positions).
+    const [row] = await this.txHost.tx.query<{ at: Date }[]>(HEAD_RATE_SQL, [HEAD_RATE_ROWS - 1]);
     if (row === undefined) return 0;
-    return HEAD_RATE_ROWS / Math.max(now - Date.parse(row.at), 1);
+    return HEAD_RATE_ROWS / Math.max(now - row.at.getTime(), 1);
   }
 
   private async count(filters: AuditFilters, cap?: number): Promise<number> {
