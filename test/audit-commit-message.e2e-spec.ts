@@ -1,4 +1,7 @@
+import { DataSource } from 'typeorm';
 import { TransactionRunner } from '../src/database/transaction-runner';
+import { AuditEventFactory } from '../src/modules/audit/audit-event.factory';
+import { AuditWriter } from '../src/modules/audit/audit-writer';
 import { eventsOfRequest, rid } from './support/audit';
 import { expectErrorShape } from './support/error-shape';
 import { bearer, loginAdmin } from './support/factories';
@@ -131,5 +134,29 @@ describe('Audit event sent with the COMMIT', () => {
     expect(outside).toBe(false);
     const own = await runner.run(() => Promise.resolve(runner.atCommit('SELECT 1')));
     expect(own).toBe(true);
+  });
+
+  it('a new event is a plain INSERT (a second copy of its id fails); a replay of it stores nothing twice', async () => {
+    const dataSource = t.app.get(DataSource);
+    const writer = t.app.get(AuditWriter);
+    const row = t.app.get(AuditEventFactory).build({
+      action: 'system.started',
+      actor: { type: 'system', id: null, name: 'commit-message test' },
+      description: `plain insert ${rid('plain')}`,
+    });
+    const count = async (): Promise<number> =>
+      Number((await t.query<{ n: string }>('SELECT count(*) AS n FROM audit_logs WHERE id = $1', [row.id]))[0].n);
+
+    await dataSource.transaction((manager) => writer.insertNew(manager, row));
+    expect(await count()).toBe(1);
+    // The request path never sends an id twice; if it ever did, the request fails instead of the event
+    // being dropped without a word (ON CONFLICT DO NOTHING would have dropped it).
+    await expect(dataSource.transaction((manager) => writer.insertNew(manager, row))).rejects.toMatchObject({
+      code: '23505',
+    });
+    // A spool replay of the same event, alone or in a batch, is idempotent.
+    await dataSource.transaction((manager) => writer.insert(manager, [row]));
+    await dataSource.transaction((manager) => writer.insert(manager, [row, row]));
+    expect(await count()).toBe(1);
   });
 });

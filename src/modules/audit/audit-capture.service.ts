@@ -86,14 +86,14 @@ export class AuditCapture {
       // change commits if and only if its event does.
       const tx = this.txHost.tx;
       const withCommit = await this.writer.insertSqlForCommit(tx, row);
-      if (withCommit === null || !this.transactions.atCommit(withCommit)) await this.writer.insert(tx, [row]);
+      if (withCommit === null || !this.transactions.atCommit(withCommit)) await this.writer.insertNew(tx, row);
       this.markRecorded();
       return;
     }
     const tx = this.txHost.tx;
     await tx.query('SAVEPOINT audit_event');
     try {
-      await this.writer.insert(tx, [row]);
+      await this.writer.insertNew(tx, row);
       await tx.query('RELEASE SAVEPOINT audit_event');
     } catch (e) {
       await tx.query('ROLLBACK TO SAVEPOINT audit_event');

@@ -67,48 +67,59 @@ export function auditInsertValues(r: AuditEventRow): unknown[] {
   ];
 }
 
-const insertSql = (rows: number): string => {
+/** Idempotent on the event id: what a replay or a batch import may send twice. */
+const ON_CONFLICT = ' ON CONFLICT (id, occurred_at) DO NOTHING';
+
+const insertSql = (rows: number, onConflict: string): string => {
   const tuples = Array.from(
     { length: rows },
     (_, r) =>
       `(${AUDIT_INSERT_COLUMNS.map((_c, i) => `$${r * AUDIT_INSERT_COLUMNS.length + i + 1}`).join(', ')})`,
   );
-  return `INSERT INTO audit_logs (${AUDIT_INSERT_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')} ON CONFLICT (id, occurred_at) DO NOTHING`;
+  return `INSERT INTO audit_logs (${AUDIT_INSERT_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}${onConflict}`;
 };
 
-const SINGLE_ROW_SQL = insertSql(1);
+const SINGLE_ROW_SQL = insertSql(1, ON_CONFLICT);
 const SINGLE_ROW_KEY = 'audit_insert';
+/**
+ * An event built just now in this process (a new random id): a plain INSERT. `ON CONFLICT` makes
+ * PostgreSQL insert speculatively (probe the primary key, insert, then confirm with one more WAL
+ * record): ~20 % of the statement's time measured in the server (docs/performance.md), for a conflict
+ * that cannot happen here; should one ever, the request fails instead of losing its event silently.
+ */
+const NEW_ROW_SQL = insertSql(1, '');
+const NEW_ROW_KEY = 'audit_insert_new';
 
-/** The one INSERT into audit_logs: multi-row, idempotent on the event id (spool replays). */
+/** The INSERTs into audit_logs: multi-row and idempotent on the event id (spool replays), or one new event. */
 @Injectable()
 export class AuditWriter {
   /**
-   * The one-row INSERT as `EXECUTE` of its prepared statement with literal values, to travel with the
-   * transaction's COMMIT (TransactionRunner.atCommit); null until insert() has prepared it on this
-   * connection, or when a value cannot be a literal.
+   * The one-row INSERT of a new event as `EXECUTE` of its prepared statement with literal values, to
+   * travel with the transaction's COMMIT (TransactionRunner.atCommit); null until insertNew() has
+   * prepared it on this connection, or when a value cannot be a literal.
    */
   insertSqlForCommit(manager: EntityManager, row: AuditEventRow): Promise<string | null> {
-    return preparedExecuteSql(manager, SINGLE_ROW_KEY, auditInsertValues(row));
+    return preparedExecuteSql(manager, NEW_ROW_KEY, auditInsertValues(row));
   }
 
+  /**
+   * One event built just now (AuditEventFactory: a new id), in the current transaction: parsed and
+   * planned once per connection. Not for replays: those go through insert().
+   */
+  async insertNew(manager: EntityManager, row: AuditEventRow): Promise<void> {
+    await preparedQuery(manager, NEW_ROW_KEY, NEW_ROW_SQL, auditInsertValues(row));
+  }
+
+  /** Events in multi-row statements, idempotent on their ids (spool replays, batch imports). */
   async insert(manager: EntityManager, rows: AuditEventRow[]): Promise<void> {
     if (rows.length === 1 && manager.queryRunner) {
-      // The request path: one event per statement, parsed and planned once per connection.
+      // One event (a replay of one, a detached event): parsed and planned once per connection.
       await preparedQuery(manager, SINGLE_ROW_KEY, SINGLE_ROW_SQL, auditInsertValues(rows[0]));
       return;
     }
     for (let start = 0; start < rows.length; start += MAX_ROWS_PER_STATEMENT) {
       const chunk = rows.slice(start, start + MAX_ROWS_PER_STATEMENT);
-      const params: unknown[] = [];
-      const tuples = chunk.map((row) => {
-        const base = params.length;
-        params.push(...auditInsertValues(row));
-        return `(${AUDIT_INSERT_COLUMNS.map((_, i) => `$${base + i + 1}`).join(', ')})`;
-      });
-      await manager.query(
-        `INSERT INTO audit_logs (${AUDIT_INSERT_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')} ON CONFLICT (id, occurred_at) DO NOTHING`,
-        params,
-      );
+      await manager.query(insertSql(chunk.length, ON_CONFLICT), chunk.flatMap(auditInsertValues));
     }
   }
 }

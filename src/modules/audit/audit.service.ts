@@ -68,7 +68,7 @@ export class AuditService {
   /** Inserts one event now, in the current transaction. */
   async record(input: AuditEventInput): Promise<AuditEventRow> {
     const row = this.factory.build(input);
-    await this.writer.insert(this.txHost.tx, [row]);
+    await this.writer.insertNew(this.txHost.tx, row);
     return row;
   }
 
