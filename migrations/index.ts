@@ -7,6 +7,7 @@ import { AuditPartitions1763770000000 } from './1763770000000-AuditPartitions';
 import { AuditLeanSealing1763770100000 } from './1763770100000-AuditLeanSealing';
 import { AuditInsertOnlyChain1763770200000 } from './1763770200000-AuditInsertOnlyChain';
 import { AuditSearchByHour1763770300000 } from './1763770300000-AuditSearchByHour';
+import { AuditSearchPendingLimit1763770400000 } from './1763770400000-AuditSearchPendingLimit';
 
 /**
  * Every migration, in order. A new migration (`npm run migration:generate -- migrations/Name`, then
@@ -22,4 +23,5 @@ export const migrations = [
   AuditLeanSealing1763770100000,
   AuditInsertOnlyChain1763770200000,
   AuditSearchByHour1763770300000,
+  AuditSearchPendingLimit1763770400000,
 ];

@@ -164,4 +164,21 @@ describe('audit retention: archive, manifest, drop, verify still passes (clock s
     writeFileSync(manifestPath, JSON.stringify(manifest));
     expect(await checkArchive(manifestPath, SIGNING_KEY)).toMatchObject({ valid: true });
   });
+
+  it("every partition's search index keeps at most 1 MB of pending entries, also a partition created 14 months on", async () => {
+    const rows = await t.query<{ tbl: string; options: string[] | null }>(
+      `SELECT tbl.relname AS tbl, idx.reloptions AS options
+         FROM pg_inherits i
+         JOIN pg_class idx ON idx.oid = i.inhrelid
+         JOIN pg_index x ON x.indexrelid = idx.oid
+         JOIN pg_class tbl ON tbl.oid = x.indrelid
+        WHERE i.inhparent = 'audit_logs_search_idx'::regclass`,
+    );
+    expect(rows.map((r) => r.tbl)).toContain(monthPartition(later).name);
+    for (const r of rows)
+      expect({ tbl: r.tbl, options: r.options }).toEqual({
+        tbl: r.tbl,
+        options: ['gin_pending_list_limit=1024'],
+      });
+  });
 });

@@ -41,7 +41,7 @@ export interface BuiltQuery {
   params: unknown[];
 }
 
-/** Must stay identical to the text column of the index audit_logs_search_idx (migration AuditSearchByHour). */
+/** Must stay identical to the text column of the index audit_logs_search_idx (migrations AuditSearchByHour, AuditSearchPendingLimit). */
 export const AUDIT_SEARCH_EXPRESSION = `(a.description || ' ' || coalesce(a.actor_display, '') || ' ' || coalesce(a.resource_display, ''))`;
 
 /** Must stay identical to the first column of the index audit_logs_search_idx: the event's hour, UTC. */
