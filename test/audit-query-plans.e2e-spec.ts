@@ -193,7 +193,7 @@ function nodes(plan: PlanNode): PlanNode[] {
     });
   });
   it('the recent rate of events (text search, second phase): an index walk from the newest, no sequential scan', async () => {
-    const planNodes = await plan({ sql: HEAD_RATE_SQL, params: [999] });
+    const planNodes = await plan({ sql: HEAD_RATE_SQL, params: [] });
     expect(await bigSeqScans(planNodes)).toEqual([]);
     expect(planNodes.some((n) => n['Index Name']?.startsWith('audit_logs_'))).toBe(true);
   });

@@ -1,6 +1,14 @@
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { Tx } from '../src/database/transaction';
+import { TransactionRunner } from '../src/database/transaction-runner';
 import type { AuditEventRow } from '../src/modules/audit/audit.types';
-import { AUDIT_SEARCH_EXPRESSION } from '../src/modules/audit/query/audit-query.builder';
-import { SEARCH_SLICE_HOURS, SEARCH_WALK_ROWS } from '../src/modules/audit/query/audit-query.service';
+import { AUDIT_SEARCH_EXPRESSION, HEAD_RATE_SQL } from '../src/modules/audit/query/audit-query.builder';
+import {
+  AuditQueryService,
+  SEARCH_SLICE_HOURS,
+  SEARCH_WALK_ROWS,
+} from '../src/modules/audit/query/audit-query.service';
+import { AuditListQueryDto } from '../src/modules/audit/query/dto/audit-query.dto';
 import { insertRows, seedRow } from './support/audit-seed';
 import { auditPages } from './support/audit-pages';
 import { loginAdmin } from './support/factories';
@@ -120,5 +128,28 @@ describe('admin audit API: free-text search', () => {
     const body = await page('q=quokka&limit=2&includeTotal=true');
     expect(body.total).toBe(7);
     expect(body.items).toHaveLength(2);
+  });
+
+  it('the rate read of the second phase is a prepared statement, planned once per connection', async () => {
+    const dto = Object.assign(new AuditListQueryDto(), { q: 'quokka', limit: 3 });
+    const runs = 3;
+    const { pages, statements } = await t.app.get(TransactionRunner).run(async () => {
+      const service = t.app.get(AuditQueryService);
+      const out: string[][] = [];
+      for (let i = 0; i < runs; i++) out.push((await service.list(dto)).items.map((item) => item.id));
+      // On the transaction's own connection: prepared statements belong to a session.
+      const held = await t.app.get<Tx>(TransactionHost).tx.query<{ generic: number; custom: number }[]>(
+        `SELECT generic_plans::int AS generic, custom_plans::int AS custom FROM pg_prepared_statements
+            WHERE statement = $1`,
+        [HEAD_RATE_SQL],
+      );
+      return { pages: out, statements: held };
+    });
+    const want = (await expected('quokka')).slice(0, 3);
+    for (const p of pages) expect(p).toEqual(want);
+    // No parameters: one plan, made at the first run and reused.
+    expect(statements).toHaveLength(1);
+    expect(statements[0]).toMatchObject({ custom: 0 });
+    expect(statements[0].generic).toBeGreaterThanOrEqual(runs);
   });
 });

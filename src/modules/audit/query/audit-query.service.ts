@@ -26,6 +26,7 @@ import {
   buildPageQuery,
   buildSearchWalkQuery,
   FEED_SQL,
+  HEAD_RATE_ROWS,
   HEAD_RATE_SQL,
   type AuditFeedRow,
   buildStatsQuery,
@@ -67,11 +68,11 @@ export const SEARCH_SLICE_HOURS = [1, 4, 16, 32, 64, 512, 4096] as const;
  * and the range runs from the slice to now, newer rows included.
  */
 export const SEARCH_BY_HOUR_MAX_ROWS = 200_000;
-/** The newest rows whose time span gives the recent rate of events (see headRate). */
-export const HEAD_RATE_ROWS = 1000;
 /** A newest-first page first reads this many hours before its start (see newestFirst). */
 export const RECENT_SLICE_HOURS = 7 * 24;
 
+/** Statement key of HEAD_RATE_SQL (see headRate). */
+const HEAD_RATE_KEY = 'audit_head_rate';
 /** Statement key prefix of the newest-first pages pinned to one resource or one request (see newestFirst). */
 export const PINNED_PAGE_KEY = 'audit_page';
 
@@ -333,7 +334,7 @@ export class AuditQueryService {
    */
   private async headRate(now: number): Promise<number> {
     // A millisecond Date is all a rate needs (no microsecond text as for keyset positions).
-    const [row] = await this.txHost.tx.query<{ at: Date }[]>(HEAD_RATE_SQL, [HEAD_RATE_ROWS - 1]);
+    const [row] = await preparedQuery<{ at: Date }>(this.txHost.tx, HEAD_RATE_KEY, HEAD_RATE_SQL, []);
     if (row === undefined) return 0;
     return HEAD_RATE_ROWS / Math.max(now - row.at.getTime(), 1);
   }
