@@ -2,8 +2,10 @@ import 'reflect-metadata';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { calibrate, type Calibration, describeCalibration } from './lib/calibrate';
 import { ChildApp, stopAllChildApps } from './lib/child-app';
 import { loadBenchConfig } from './lib/config';
+import { cpuTicks, stealShare } from './lib/cpu';
 import { type BenchContext, progress } from './lib/context';
 import { type BenchDatabase, createBenchDatabase, withClient } from './lib/db';
 import { type Dataset, prepareDataset } from './lib/dataset';
@@ -27,6 +29,18 @@ function cpuModel(): string {
 }
 
 let cleanup: (() => Promise<void>) | undefined;
+
+/** The calibration workloads, or undefined (with a progress line) when they fail: no target depends on them. */
+async function calibrateOrSkip(url: string, when: string): Promise<Calibration | undefined> {
+  try {
+    const k = await calibrate(url);
+    progress(`calibration at ${when}: ${describeCalibration(k)}`);
+    return k;
+  } catch (e) {
+    progress(`calibration at ${when} failed: ${e instanceof Error ? e.message : String(e)}`);
+    return undefined;
+  }
+}
 
 async function main(): Promise<void> {
   const started = nowMs();
@@ -60,6 +74,8 @@ async function main(): Promise<void> {
     benchRows: cfg.rows,
     quick: cfg.quick,
   };
+  const ticksAtStart = cpuTicks();
+  machine.calibrationStart = await calibrateOrSkip(db.url, 'start');
 
   // Schema (the app's own migrations) and the bootstrap admin.
   progress('migrating the bench database (first app start)');
@@ -132,6 +148,8 @@ async function main(): Promise<void> {
 
   if (wanted('embedded')) results.push(await runEmbeddedTarget(ctx));
 
+  machine.calibrationEnd = await calibrateOrSkip(db.url, 'end');
+  machine.steal = stealShare(ticksAtStart, cpuTicks());
   machine.durationSeconds = (nowMs() - started) / 1000;
   const dir = join(cfg.repoRoot, 'bench', 'results');
   mkdirSync(dir, { recursive: true });

@@ -21,11 +21,32 @@ export function processCpuMs(pid: number): number {
   return toMs(Number(fields[11]) + Number(fields[12]));
 }
 
-/** Busy CPU time of the whole machine so far (user, nice, system, irq, softirq), in ms, from /proc/stat. */
-export function machineCpuMs(): number {
-  const [, user, nice, system, , , irq, softirq] = readFileSync('/proc/stat', 'utf8')
+/** The machine's CPU time so far from /proc/stat's first line, in ticks: busy, stolen and all of it. */
+export interface CpuTicks {
+  /** user, nice, system, irq, softirq */
+  busy: number;
+  /** time the hypervisor ran something else while this machine had work (0 on bare metal) */
+  steal: number;
+  total: number;
+}
+
+export function cpuTicks(): CpuTicks {
+  const [user, nice, system, idle, iowait, irq, softirq, steal = 0] = readFileSync('/proc/stat', 'utf8')
     .split('\n')[0]
     .split(/\s+/)
+    .slice(1)
     .map(Number);
-  return toMs(user + nice + system + irq + softirq);
+  const busy = user + nice + system + irq + softirq;
+  return { busy, steal, total: busy + idle + iowait + steal };
+}
+
+/** Busy CPU time of the whole machine so far (user, nice, system, irq, softirq), in ms, from /proc/stat. */
+export function machineCpuMs(): number {
+  return toMs(cpuTicks().busy);
+}
+
+/** The share of the machine's CPU time stolen by the hypervisor between two readings (0–1). */
+export function stealShare(from: CpuTicks, to: CpuTicks): number {
+  const total = to.total - from.total;
+  return total > 0 ? (to.steal - from.steal) / total : NaN;
 }

@@ -1,3 +1,5 @@
+import { type Calibration, describeCalibration } from './calibrate';
+
 /** One row of the results table, plus the detail shown under it. */
 export interface TargetResult {
   id: string;
@@ -23,6 +25,11 @@ export interface MachineInfo {
   benchRows: number;
   quick: boolean;
   durationSeconds?: number;
+  /** The fixed workloads of bench/lib/calibrate.ts at the start and at the end of the run. */
+  calibrationStart?: Calibration;
+  calibrationEnd?: Calibration;
+  /** Share of the machine's CPU time the hypervisor gave to others during the run (0–1). */
+  steal?: number;
 }
 
 export function table(header: string[], rows: string[][]): string {
@@ -81,13 +88,26 @@ export function renderMarkdown(machine: MachineInfo, results: TargetResult[]): s
           'bench duration',
           machine.durationSeconds !== undefined ? `${machine.durationSeconds.toFixed(0)} s` : 'n/a',
         ],
+        [
+          'calibration at start',
+          machine.calibrationStart ? describeCalibration(machine.calibrationStart) : 'n/a',
+        ],
+        ['calibration at end', machine.calibrationEnd ? describeCalibration(machine.calibrationEnd) : 'n/a'],
+        [
+          'CPU stolen by the hypervisor',
+          machine.steal !== undefined && Number.isFinite(machine.steal)
+            ? `${(machine.steal * 100).toFixed(1)} % of the run's CPU time`
+            : 'n/a',
+        ],
       ],
     ),
     '',
   );
   out.push(
     'Every figure is measured against a baseline taken in the same run, interleaved (A B A B …); ' +
-      'throughput figures are medians of ≥ 5 repetitions, latency figures percentiles of ≥ 50 calls.',
+      'throughput figures are medians of ≥ 5 repetitions, latency figures percentiles of ≥ 50 calls. ' +
+      'The calibration rows time fixed workloads (bench/lib/calibrate.ts: Node, one PostgreSQL backend, ' +
+      'a round trip, a committed one-row INSERT) to compare the machine across results files, not the code.',
     '',
   );
   out.push('## Summary', '');
