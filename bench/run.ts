@@ -9,7 +9,7 @@ import { cpuTicks, stealShare } from './lib/cpu';
 import { type BenchContext, progress } from './lib/context';
 import { type BenchDatabase, createBenchDatabase, withClient } from './lib/db';
 import { type Dataset, prepareDataset } from './lib/dataset';
-import { failed, type MachineInfo, renderMarkdown, type TargetResult } from './lib/report';
+import { describeDuration, failed, type MachineInfo, renderMarkdown, type TargetResult } from './lib/report';
 import { fmtInt, nowMs } from './lib/stats';
 import { runEmbeddedTarget } from './targets/embedded';
 import { runExportTarget } from './targets/export';
@@ -73,6 +73,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     benchRows: cfg.rows,
     quick: cfg.quick,
+    defaultSizes: cfg.defaultSizes,
   };
   const ticksAtStart = cpuTicks();
   machine.calibrationStart = await calibrateOrSkip(db.url, 'start');
@@ -157,6 +158,7 @@ async function main(): Promise<void> {
   writeFileSync(join(dir, `${name}.md`), renderMarkdown(machine, results));
   writeFileSync(join(dir, `${name}.json`), JSON.stringify({ machine, results }, null, 2) + '\n');
   progress(`wrote bench/results/${name}.md and ${name}.json`);
+  progress(`bench duration: ${describeDuration(machine)}`);
   for (const r of results)
     progress(`${r.met ? 'met    ' : 'NOT MET'} ${r.target}: ${r.measured} (${r.ratio})`);
 }

@@ -17,7 +17,25 @@ export interface BenchConfig {
   repoRoot: string;
   /** BENCH_KEEP_DB=1: leave the bench database in place at the end (to study its plans by hand). */
   keepDatabase: boolean;
+  /** Every target at its default size (no size knob, no BENCH_ONLY, not quick): the 10-minute bound applies. */
+  defaultSizes: boolean;
 }
+
+/** The knobs that change how much work a run does; with none of them set, it must finish in 10 minutes. */
+const SIZE_KNOBS = [
+  'BENCH_QUICK',
+  'BENCH_ROWS',
+  'BENCH_REPS',
+  'BENCH_LEG_SECONDS',
+  'BENCH_INGEST_ROWS',
+  'BENCH_QUERY_CALLS',
+  'BENCH_VERIFY_ROWS',
+  'BENCH_EMBEDDED_REPS',
+  'BENCH_ONLY',
+];
+
+/** The time bound of a default run (the "≤ 10 minutes at the default sizes"). */
+export const DEFAULT_RUN_BOUND_SECONDS = 600;
 
 function intEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -54,5 +72,6 @@ export function loadBenchConfig(): BenchConfig {
     embeddedReps: intEnv('BENCH_EMBEDDED_REPS', 5),
     repoRoot: resolve(__dirname, '..', '..', '..'),
     keepDatabase: flag('BENCH_KEEP_DB'),
+    defaultSizes: SIZE_KNOBS.every((k) => (process.env[k] ?? '') === ''),
   };
 }

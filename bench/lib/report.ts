@@ -1,4 +1,5 @@
 import { type Calibration, describeCalibration } from './calibrate';
+import { DEFAULT_RUN_BOUND_SECONDS } from './config';
 
 /** One row of the results table, plus the detail shown under it. */
 export interface TargetResult {
@@ -24,12 +25,25 @@ export interface MachineInfo {
   date: string;
   benchRows: number;
   quick: boolean;
+  /** The run used the default sizes, so it is held to DEFAULT_RUN_BOUND_SECONDS. */
+  defaultSizes?: boolean;
   durationSeconds?: number;
   /** The fixed workloads of bench/lib/calibrate.ts at the start and at the end of the run. */
   calibrationStart?: Calibration;
   calibrationEnd?: Calibration;
   /** Share of the machine's CPU time the hypervisor gave to others during the run (0–1). */
   steal?: number;
+}
+
+/** The run's duration, and for a default run whether it kept to the 10-minute bound. */
+export function describeDuration(machine: MachineInfo): string {
+  const s = machine.durationSeconds;
+  if (s === undefined) return 'n/a';
+  const bound = DEFAULT_RUN_BOUND_SECONDS;
+  if (!machine.defaultSizes) return `${s.toFixed(0)} s (sizes changed by BENCH_* knobs: no time bound)`;
+  return s <= bound
+    ? `${s.toFixed(0)} s (within the ${bound / 60}-minute bound of a default run)`
+    : `${s.toFixed(0)} s (**over** the ${bound / 60}-minute bound of a default run)`;
 }
 
 export function table(header: string[], rows: string[][]): string {
@@ -84,10 +98,7 @@ export function renderMarkdown(machine: MachineInfo, results: TargetResult[]): s
         ['Node.js', machine.node],
         ['date', machine.date],
         ['BENCH_ROWS', machine.benchRows.toLocaleString('en-US')],
-        [
-          'bench duration',
-          machine.durationSeconds !== undefined ? `${machine.durationSeconds.toFixed(0)} s` : 'n/a',
-        ],
+        ['bench duration', describeDuration(machine)],
         [
           'calibration at start',
           machine.calibrationStart ? describeCalibration(machine.calibrationStart) : 'n/a',
