@@ -10,9 +10,9 @@ import { fmt, median, nowMs, percentile } from './stats';
  * a run whose calibration is 1.5× slower is a slower machine, not slower code.
  */
 export interface Calibration {
-  /** JSON round trip of 8,000 event-like objects plus SHA-256 over 48 MB, one core: median of 5, ms. */
+  /** JSON round trip of 8,000 event-like objects plus SHA-256 over 48 MB, one core: median of 3, ms. */
   nodeMs: number;
-  /** PostgreSQL, one backend, no parallelism or JIT: md5 over 300,000 integers, median of 5, ms. */
+  /** PostgreSQL, one backend, no parallelism or JIT: md5 over 300,000 integers, median of 3, ms. */
   postgresMs: number;
   /** `SELECT 1` on one connection, 500 calls: the round trip, ms. */
   roundTripP50Ms: number;
@@ -55,13 +55,13 @@ async function timed(c: Client, sql: string, times: number): Promise<number[]> {
 /** Runs the fixed workloads against `databaseUrl` (a scratch table is created and dropped there). */
 export async function calibrate(databaseUrl: string): Promise<Calibration> {
   nodeWorkload(); // warm-up: the first call pays for compilation
-  const nodeMs = median(Array.from({ length: 5 }, nodeWorkload));
+  const nodeMs = median(Array.from({ length: 3 }, nodeWorkload));
   return withClient(databaseUrl, async (c) => {
     await c.query('SET jit = off');
     await c.query('SET max_parallel_workers_per_gather = 0');
     const cpuSql = `SELECT count(*) FROM generate_series(1, 300000) i WHERE md5(i::text) LIKE 'a%'`;
     await c.query(cpuSql);
-    const postgresMs = median(await timed(c, cpuSql, 5));
+    const postgresMs = median(await timed(c, cpuSql, 3));
     await timed(c, 'SELECT 1', 50);
     const trips = await timed(c, 'SELECT 1', 500);
     await c.query('CREATE TABLE IF NOT EXISTS bench_calibration (x int)');

@@ -64,7 +64,7 @@ export function loadBenchConfig(): BenchConfig {
     legSeconds: intEnv('BENCH_LEG_SECONDS', quick ? 2 : 10),
     reps: intEnv('BENCH_REPS', 5),
     connections: 10,
-    ingestRowsPerRep: intEnv('BENCH_INGEST_ROWS', quick ? 2_000 : 20_000),
+    ingestRowsPerRep: intEnv('BENCH_INGEST_ROWS', quick ? 2_000 : 10_000),
     queryCalls: intEnv('BENCH_QUERY_CALLS', quick ? 50 : 300),
     cursorPage: quick ? 50 : 1000,
     offsetDepth: Math.min(100_000, Math.floor(rows / 2)),

@@ -74,7 +74,7 @@ async function countRoundTrips(ctx: BenchContext): Promise<Record<string, number
       // Background work (a sealer, a scheduler) also talks to the database: measure it idle, subtract it.
       proxy.reset();
       const idleStart = nowMs();
-      await sleep(2000);
+      await sleep(1000);
       const idleRate = proxy.roundTrips / (nowMs() - idleStart);
       proxy.reset();
       const t0 = nowMs();
