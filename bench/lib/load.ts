@@ -8,15 +8,8 @@ import { percentile } from './stats';
  * unaudited, +20 % audited, against their later legs; after 12 s the first legs matched the later ones.
  * BENCH_QUICK keeps it short.
  */
-export const warmUpSeconds = (cfg: { quick: boolean; legSeconds: number }): number =>
-  cfg.quick ? Math.min(3, cfg.legSeconds) : 12;
-
-/**
- * Target 6's warm-up: the embedded app serves ~200 PATCHes a second, so 6 s is already over 1,000
- * requests, and its figure has no goal; the 6 s it saves keep a default run inside its 10 minutes.
- */
-export const embeddedWarmUpSeconds = (cfg: { quick: boolean; legSeconds: number }): number =>
-  cfg.quick ? Math.min(3, cfg.legSeconds) : 6;
+export const warmUpSeconds = (cfg: { quick: boolean; legSeconds: number }, full = 12): number =>
+  cfg.quick ? Math.min(3, cfg.legSeconds) : full;
 
 /** One autocannon leg of PATCH /api/v1/tasks/:id, each request a real change. */
 export interface LegResult {

@@ -1,12 +1,17 @@
 import { ChildApp } from '../lib/child-app';
 import type { BenchContext } from '../lib/context';
 import { loginAdmin } from '../lib/http';
-import { createTasks, type LegResult, PatchRotation, runPatchLeg, embeddedWarmUpSeconds } from '../lib/load';
+import { createTasks, type LegResult, PatchRotation, runPatchLeg, warmUpSeconds } from '../lib/load';
 import { failed, notMerged, table, type TargetResult } from '../lib/report';
 import { fmt, fmtRatio, median } from '../lib/stats';
 
 const TARGET = '6. Embedded mode (PGlite): target 1 load, audit on';
 const GOAL = 'no goal (development mode): runs, 0 errors';
+/**
+ * The embedded app serves ~200 PATCHes a second, so 6 s of warm-up is already over 1,000 requests, and
+ * its figure has no goal; the 6 s saved against target 1's 12 keep a default run inside its 10 minutes.
+ */
+const EMBEDDED_WARM_UP_SECONDS = 6;
 
 export async function runEmbeddedTarget(ctx: BenchContext): Promise<TargetResult> {
   const { cfg } = ctx;
@@ -23,7 +28,8 @@ export async function runEmbeddedTarget(ctx: BenchContext): Promise<TargetResult
     const taskIds = await createTasks(app.baseUrl, token, 25);
     if (!taskIds) return notMerged('embedded', TARGET, GOAL, 'PATCH /api/v1/tasks/:id (tasks module)');
     const rotation = new PatchRotation(taskIds, token);
-    await runPatchLeg(app.baseUrl, rotation, embeddedWarmUpSeconds(cfg), cfg.connections);
+    const warmUp = warmUpSeconds(cfg, EMBEDDED_WARM_UP_SECONDS);
+    await runPatchLeg(app.baseUrl, rotation, warmUp, cfg.connections);
     const legs: Array<LegResult & { rep: number }> = [];
     for (let rep = 1; rep <= cfg.embeddedReps; rep++) {
       const leg = await runPatchLeg(app.baseUrl, rotation, cfg.legSeconds, cfg.connections);
@@ -50,7 +56,7 @@ export async function runEmbeddedTarget(ctx: BenchContext): Promise<TargetResult
       goal: GOAL,
       met: bad === 0,
       details: [
-        `${cfg.connections} connections, ${cfg.legSeconds} s per leg, ${cfg.embeddedReps} legs after a ${embeddedWarmUpSeconds(cfg)} s warm-up, 25 tasks in rotation, EMBEDDED_DB_DIR=memory (pool of one connection). ` +
+        `${cfg.connections} connections, ${cfg.legSeconds} s per leg, ${cfg.embeddedReps} legs after a ${warmUp} s warm-up, 25 tasks in rotation, EMBEDDED_DB_DIR=memory (pool of one connection). ` +
           `The baseline is target 1's audit-on median on the PostgreSQL server from the same run (not interleaved). App RSS after the run: ${fmt(memory.rssKb / 1024, 0)} MB (peak ${fmt(memory.hwmKb / 1024, 0)} MB).`,
         '',
         table(
