@@ -197,6 +197,27 @@ function nodes(plan: PlanNode): PlanNode[] {
     expect(await bigSeqScans(planNodes)).toEqual([]);
     expect(planNodes.some((n) => n['Index Name']?.startsWith('audit_logs_'))).toBe(true);
   });
+  it('the sealed flag: one probe of the queue per row, never a read of the whole queue, even when its hash would fit in memory', async () => {
+    // PostgreSQL may plan `NOT EXISTS (… audit_pending …)` as a hashed subplan when the queue's hash
+    // fits in work_mem, choosing for the filter's estimated rows rather than the page's LIMIT: every
+    // page would then read the whole queue. work_mem is raised so that the hash of the 1,000,000 queued
+    // events would fit: the plan must still probe the queue's primary key.
+    await t.query('ANALYZE audit_pending');
+    await t.dataSource.transaction(async (m) => {
+      await m.query(`SET LOCAL work_mem = '1GB'`);
+      for (const f of [{}, { outcome: 'failure' }, { actorType: 'user' }] as AuditFilters[]) {
+        const q = buildPageQuery(f, { order: 'desc', limit: 51 });
+        const [row] = await m.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }[]>(
+          `EXPLAIN (FORMAT JSON) ${q.sql}`,
+          q.params,
+        );
+        const planNodes = nodes(row['QUERY PLAN'][0].Plan);
+        expect(
+          planNodes.filter((n) => n['Relation Name'] === 'audit_pending').map((n) => n['Node Type']),
+        ).toEqual(['Index Only Scan']);
+      }
+    });
+  });
   it('the sealer reading a backlog of 1,000,000 queued events: one index probe per event, no sequential scan', async () => {
     await t.query('ANALYZE audit_pending');
     const [{ n }] = await t.query<{ n: string }>(`SELECT count(*)::text AS n FROM audit_pending`);
