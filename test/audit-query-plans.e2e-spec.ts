@@ -19,6 +19,7 @@ interface PlanNode {
   'Relation Name'?: string;
   'Index Name'?: string;
   'Index Cond'?: string;
+  'Actual Loops'?: number;
   Plans?: PlanNode[];
 }
 
@@ -217,6 +218,17 @@ function nodes(plan: PlanNode): PlanNode[] {
         ).toEqual(['Index Only Scan']);
       }
     });
+  });
+  it('an offset page probes the queue (and formats its columns) for the rows it returns, not for the rows it skips', async () => {
+    for (const order of ['desc', 'asc'] as const) {
+      const q = buildPageQuery({}, { order, limit: 51, offset: 10_000 });
+      const [row] = await t.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
+        `EXPLAIN (ANALYZE, FORMAT JSON) ${q.sql}`,
+        q.params,
+      );
+      const probes = nodes(row['QUERY PLAN'][0].Plan).filter((n) => n['Relation Name'] === 'audit_pending');
+      expect(probes.map((n) => n['Actual Loops'])).toEqual([51]);
+    }
   });
   it('the sealer reading a backlog of 1,000,000 queued events: one index probe per event, no sequential scan', async () => {
     await t.query('ANALYZE audit_pending');

@@ -204,8 +204,14 @@ export function buildPageQuery(filters: AuditFilters, page: PageOptions): BuiltQ
       `${AUDIT_SEARCH_HOUR} >= date_trunc('hour', ${p.add(slice.above)}::timestamptz AT TIME ZONE 'UTC')`,
     );
   const dir = page.order === 'desc' ? 'DESC' : 'ASC';
-  let sql = `SELECT ${AUDIT_ITEM_COLUMNS} FROM audit_logs a ${whereSql(w)} ORDER BY a.occurred_at ${dir}, a.id ${dir} LIMIT ${p.add(page.limit)}`;
-  if (page.offset) sql += ` OFFSET ${p.add(page.offset)}`;
+  const order = `ORDER BY a.occurred_at ${dir}, a.id ${dir}`;
+  const limit = `LIMIT ${p.add(page.limit)}`;
+  // An offset page computes its item columns (the queue probe, to_char, host) for the rows it returns
+  // only: in one SELECT they would be computed for every skipped row too (offset 10,000 on the 2 M
+  // bench database: 20 ms of execution, 4.6 ms this way).
+  const sql = page.offset
+    ? `SELECT ${AUDIT_ITEM_COLUMNS} FROM (SELECT * FROM audit_logs a ${whereSql(w)} ${order} ${limit} OFFSET ${p.add(page.offset)}) a ${order}`
+    : `SELECT ${AUDIT_ITEM_COLUMNS} FROM audit_logs a ${whereSql(w)} ${order} ${limit}`;
   return { sql, params: p.values };
 }
 
