@@ -18,6 +18,7 @@ import { AuditSealer } from './integrity/audit-sealer.service';
 import { AuditVerifier } from './integrity/audit-verifier.service';
 import { AuditClock } from './integrity/clock';
 import { PartitionManager } from './integrity/partition-manager.service';
+import { AuditStatistics } from './integrity/audit-statistics.service';
 
 /**
  * The audit trail. Imports no feature module; feature modules import it and get AuditService.
@@ -35,6 +36,7 @@ import { PartitionManager } from './integrity/partition-manager.service';
     AuditSealer,
     AuditVerifier,
     PartitionManager,
+    AuditStatistics,
     AuditRetention,
     AuditIntegrityJobs,
     AuditService,

@@ -2,14 +2,17 @@ import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap }
 import { AppConfig } from '../../../config/app-config';
 import { AuditRetention } from './audit-retention.service';
 import { AuditSealer } from './audit-sealer.service';
+import { AuditStatistics } from './audit-statistics.service';
 import { PartitionManager } from './partition-manager.service';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const FIRST_DAILY_RUN_MS = 60_000;
+/** How often the partitions' statistics are checked for staleness (AuditStatistics). */
+export const STATISTICS_INTERVAL_MS = 60_000;
 
 /**
  * Timers of the integrity jobs (AUDIT_INTEGRITY_JOBS_ENABLED): the sealer every AUDIT_SEAL_INTERVAL_MS,
- * partitions + retention daily. Partitions are also ensured at start-up, jobs or not. Each job runs
+ * the partitions' statistics every STATISTICS_INTERVAL_MS, partitions + retention daily. Partitions are also ensured at start-up, jobs or not. Each job runs
  * one at a time per process; across processes the advisory locks serialise them.
  */
 @Injectable()
@@ -18,12 +21,14 @@ export class AuditIntegrityJobs implements OnApplicationBootstrap, BeforeApplica
   private timers: NodeJS.Timeout[] = [];
   private sealing?: Promise<unknown>;
   private daily?: Promise<unknown>;
+  private analyzing?: Promise<unknown>;
 
   constructor(
     private readonly config: AppConfig,
     private readonly sealer: AuditSealer,
     private readonly partitions: PartitionManager,
     private readonly retention: AuditRetention,
+    private readonly statistics: AuditStatistics,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -34,6 +39,7 @@ export class AuditIntegrityJobs implements OnApplicationBootstrap, BeforeApplica
     }
     if (!this.config.auditIntegrityJobsEnabled) return;
     this.every(this.config.auditSealIntervalMs, () => void this.seal());
+    this.every(STATISTICS_INTERVAL_MS, () => this.analyze());
     const first = setTimeout(() => this.runDaily(), FIRST_DAILY_RUN_MS);
     first.unref();
     this.timers.push(first);
@@ -43,7 +49,7 @@ export class AuditIntegrityJobs implements OnApplicationBootstrap, BeforeApplica
   async beforeApplicationShutdown(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    await Promise.allSettled([this.sealing, this.daily]);
+    await Promise.allSettled([this.sealing, this.daily, this.analyzing]);
     if (this.config.auditIntegrityJobsEnabled) await this.seal();
   }
 
@@ -61,6 +67,15 @@ export class AuditIntegrityJobs implements OnApplicationBootstrap, BeforeApplica
       )
       .finally(() => (this.sealing = undefined));
     return this.sealing;
+  }
+
+  private analyze(): void {
+    this.analyzing ??= this.statistics
+      .refresh()
+      .catch((e: unknown) =>
+        this.logger.warn(`Statistics refresh failed: ${e instanceof Error ? e.message : String(e)}`),
+      )
+      .finally(() => (this.analyzing = undefined));
   }
 
   private runDaily(): void {
