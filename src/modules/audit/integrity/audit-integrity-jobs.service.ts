@@ -10,18 +10,34 @@ const FIRST_DAILY_RUN_MS = 60_000;
 /** How often the partitions' statistics are checked for staleness (AuditStatistics). */
 export const STATISTICS_INTERVAL_MS = 60_000;
 
+/** One run of a job at a time: a call while one is in flight gets that run instead of a second one. */
+class SingleFlight {
+  private current?: Promise<unknown>;
+
+  run(job: () => Promise<unknown>): Promise<unknown> {
+    this.current ??= job().finally(() => (this.current = undefined));
+    return this.current;
+  }
+
+  /** The run in flight, if any. */
+  get pending(): Promise<unknown> | undefined {
+    return this.current;
+  }
+}
+
 /**
  * Timers of the integrity jobs (AUDIT_INTEGRITY_JOBS_ENABLED): the sealer every AUDIT_SEAL_INTERVAL_MS,
- * the partitions' statistics every STATISTICS_INTERVAL_MS, partitions + retention daily. Partitions are also ensured at start-up, jobs or not. Each job runs
- * one at a time per process; across processes the advisory locks serialise them.
+ * the partitions' statistics every STATISTICS_INTERVAL_MS, partitions + retention daily. Partitions
+ * are also ensured at start-up, jobs or not. Each job runs one at a time per process; across processes
+ * the advisory locks serialise them.
  */
 @Injectable()
 export class AuditIntegrityJobs implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('AuditIntegrity');
   private timers: NodeJS.Timeout[] = [];
-  private sealing?: Promise<unknown>;
-  private daily?: Promise<unknown>;
-  private analyzing?: Promise<unknown>;
+  private readonly sealing = new SingleFlight();
+  private readonly daily = new SingleFlight();
+  private readonly analyzing = new SingleFlight();
 
   constructor(
     private readonly config: AppConfig,
@@ -49,7 +65,7 @@ export class AuditIntegrityJobs implements OnApplicationBootstrap, BeforeApplica
   async beforeApplicationShutdown(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    await Promise.allSettled([this.sealing, this.daily, this.analyzing]);
+    await Promise.allSettled([this.sealing.pending, this.daily.pending, this.analyzing.pending]);
     if (this.config.auditIntegrityJobsEnabled) await this.seal();
   }
 
@@ -60,33 +76,35 @@ export class AuditIntegrityJobs implements OnApplicationBootstrap, BeforeApplica
   }
 
   private seal(): Promise<unknown> {
-    this.sealing ??= this.sealer
-      .sealOnce()
-      .catch((e: unknown) =>
-        this.logger.warn(`Sealing failed, will retry: ${e instanceof Error ? e.message : String(e)}`),
-      )
-      .finally(() => (this.sealing = undefined));
-    return this.sealing;
+    return this.sealing.run(() =>
+      this.sealer
+        .sealOnce()
+        .catch((e: unknown) =>
+          this.logger.warn(`Sealing failed, will retry: ${e instanceof Error ? e.message : String(e)}`),
+        ),
+    );
   }
 
   private analyze(): void {
-    this.analyzing ??= this.statistics
-      .refresh()
-      .catch((e: unknown) =>
-        this.logger.warn(`Statistics refresh failed: ${e instanceof Error ? e.message : String(e)}`),
-      )
-      .finally(() => (this.analyzing = undefined));
+    void this.analyzing.run(() =>
+      this.statistics
+        .refresh()
+        .catch((e: unknown) =>
+          this.logger.warn(`Statistics refresh failed: ${e instanceof Error ? e.message : String(e)}`),
+        ),
+    );
   }
 
   private runDaily(): void {
-    this.daily ??= this.retention
-      .apply()
-      .catch((e: unknown) =>
-        this.logger.error(
-          'Partition maintenance / retention failed',
-          e instanceof Error ? e.stack : String(e),
+    void this.daily.run(() =>
+      this.retention
+        .apply()
+        .catch((e: unknown) =>
+          this.logger.error(
+            'Partition maintenance / retention failed',
+            e instanceof Error ? e.stack : String(e),
+          ),
         ),
-      )
-      .finally(() => (this.daily = undefined));
+    );
   }
 }

@@ -51,9 +51,10 @@ export class AuditStatistics {
           ORDER BY c.relname`,
         [STALE_STATISTICS_MIN_ROWS, STALE_STATISTICS_SHARE],
       );
-      for (const { name } of stale) await tx.query(`ANALYZE "${name.replace(/"/g, '""')}"`);
-      if (stale.length) this.logger.log(`analyzed ${stale.map((s) => s.name).join(', ')}`);
-      return stale.map((s) => s.name);
+      const names = stale.map((s) => s.name);
+      for (const name of names) await tx.query(`ANALYZE "${name.replace(/"/g, '""')}"`);
+      if (names.length) this.logger.log(`analyzed ${names.join(', ')}`);
+      return names;
     });
   }
 }
