@@ -6,6 +6,7 @@ import { TransactionRunner } from '../src/database/transaction-runner';
 import { buildPageQuery } from '../src/modules/audit/query/audit-query.builder';
 import {
   AuditQueryService,
+  GENERIC_PAGE_KEY,
   PINNED_PAGE_KEY,
   RECENT_SLICE_HOURS,
 } from '../src/modules/audit/query/audit-query.service';
@@ -153,6 +154,53 @@ describe('admin audit API: newest-first pages across the recent slice', () => {
     for (const p of pages) expect(p).toEqual(want);
     expect(statements).toHaveLength(1);
     expect(statements[0].name.startsWith(`${PINNED_PAGE_KEY}_`)).toBe(true);
+    expect(statements[0].executions).toBeGreaterThanOrEqual(runs);
+  });
+
+  it('pages filtered by time only, or not at all (the named newest slice), equal the single-statement order', async () => {
+    const all = async (from?: string, to?: string): Promise<string[]> =>
+      (
+        await t.query<{ id: string }>(
+          `SELECT a.id FROM audit_logs a
+            WHERE ($1::timestamptz IS NULL OR a.occurred_at >= $1::timestamptz)
+              AND ($2::timestamptz IS NULL OR a.occurred_at <= $2::timestamptz)
+            ORDER BY a.occurred_at DESC, a.id DESC`,
+          [from ?? null, to ?? null],
+        )
+      ).map((r) => r.id);
+    // `to` in the past: no event of the test's own requests gets in between.
+    const edge = new Date(edgeTo).toISOString();
+    const from = new Date(now - 60 * 24 * HOUR).toISOString();
+    expect(await all(undefined, edge)).toHaveLength(9);
+    for (const limit of [1, 3, 50])
+      expect(await walk(`to=${encodeURIComponent(edge)}`, limit)).toEqual(await all(undefined, edge));
+    expect(await walk(`from=${encodeURIComponent(from)}&to=${encodeURIComponent(edge)}`, 2)).toEqual(
+      await all(from, edge),
+    );
+    // The newest page, again and again (a page's own audit event is written after its query).
+    for (let i = 0; i < 8; i++) {
+      const want = (await all()).slice(0, 5);
+      expect((await page('limit=5')).items.map((item) => item.id)).toEqual(want);
+    }
+  });
+
+  it('the newest slice of an unfiltered page is a named statement, reused on its connection', async () => {
+    const dto = Object.assign(new AuditListQueryDto(), { limit: 4 });
+    const above = new Date(now).toISOString();
+    const { sql } = buildPageQuery({}, { order: 'desc', limit: 5, slice: { above }, inlineLimit: true });
+    const runs = 7;
+    const statements = await t.app.get(TransactionRunner).run(async () => {
+      const service = t.app.get(AuditQueryService);
+      for (let i = 0; i < runs; i++) expect((await service.list(dto)).items).toHaveLength(4);
+      return t.app.get<Tx>(TransactionHost).tx.query<{ name: string; executions: number }[]>(
+        `SELECT name, (generic_plans + custom_plans)::int AS executions FROM pg_prepared_statements
+          WHERE statement = $1`,
+        [sql],
+      );
+    });
+    expect(sql).toMatch(/LIMIT 5$/);
+    expect(statements).toHaveLength(1);
+    expect(statements[0].name.startsWith(`${GENERIC_PAGE_KEY}_`)).toBe(true);
     expect(statements[0].executions).toBeGreaterThanOrEqual(runs);
   });
 

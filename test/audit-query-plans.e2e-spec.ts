@@ -20,6 +20,8 @@ interface PlanNode {
   'Index Name'?: string;
   'Index Cond'?: string;
   'Actual Loops'?: number;
+  'Subplans Removed'?: number;
+  'Actual Rows'?: number;
   Plans?: PlanNode[];
 }
 
@@ -80,6 +82,7 @@ function nodes(plan: PlanNode): PlanNode[] {
   }
 
   const weekAgo = () => new Date(Date.now() - 7 * 86_400_000).toISOString();
+  const daysAgo = (days: number): string => new Date(Date.now() - days * 86_400_000).toISOString();
   const filters: [string, () => AuditFilters][] = [
     ['no filter', () => ({})],
     ['from', () => ({ from: weekAgo() })],
@@ -144,6 +147,50 @@ function nodes(plan: PlanNode): PlanNode[] {
       expect(planNodes.some((n) => n['Index Name']?.startsWith('audit_logs_'))).toBe(true);
     }
   });
+
+  it.each([
+    ['no filter', {}],
+    ['from', { from: daysAgo(120) }],
+    ['to', { to: daysAgo(90) }],
+    ['from + to', { from: daysAgo(120), to: daysAgo(90) }],
+  ] as [string, AuditFilters][])(
+    'the newest slice of a page filtered by time only (%s), as a named statement: index only; open-ended, a generic plan pruned when it runs',
+    async (_label, f) => {
+      // As AuditQueryService.sliced runs it: a named statement with the LIMIT inlined. Whatever plan
+      // PostgreSQL's plan cache settles on after five runs must read audit_logs through an index; the
+      // newest page itself (no cursor, no `to`: open towards the future) must get the generic plan,
+      // planned once per connection, with the partitions outside the slice pruned at run time.
+      for (const after of [undefined, deep]) {
+        const top = after
+          ? Date.parse(after.occurredAt)
+          : Math.min(Date.now(), Date.parse(f.to ?? '9999-01-01'));
+        const above = new Date(top - 7 * 86_400_000).toISOString();
+        const q = buildPageQuery(f, { order: 'desc', limit: 51, after, slice: { above }, inlineLimit: true });
+        expect(q.sql).toMatch(/LIMIT 51$/);
+        await t.dataSource.transaction(async (m) => {
+          const args = q.params.map((v) => `'${String(v)}'`).join(', ');
+          // Parameter types inferred from the SQL, as for the app's parameters.
+          await m.query(`PREPARE newest_plan AS ${q.sql}`);
+          for (let i = 0; i < 6; i++) await m.query(`EXECUTE newest_plan(${args})`);
+          const [row] = await m.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }[]>(
+            `EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE newest_plan(${args})`,
+          );
+          const [{ generic }] = await m.query<{ generic: number }[]>(
+            `SELECT generic_plans::int AS generic FROM pg_prepared_statements WHERE name = 'newest_plan'`,
+          );
+          await m.query('DEALLOCATE newest_plan');
+          const cached = nodes(row['QUERY PLAN'][0].Plan);
+          expect(await bigSeqScans(cached)).toEqual([]);
+          // (A `from` above the deep cursor leaves no partition at all: nothing to read.)
+          if ((cached[0]['Actual Rows'] ?? 0) > 0)
+            expect(cached.some((n) => n['Index Name']?.startsWith('audit_logs_'))).toBe(true);
+          if (!after && f.to === undefined) expect(generic).toBeGreaterThan(0);
+          if (generic > 0)
+            expect(Math.max(...cached.map((n) => n['Subplans Removed'] ?? 0))).toBeGreaterThan(0);
+        });
+      }
+    },
+  );
 
   it.each([
     ['q alone', { q: 'Thing 12345' }],

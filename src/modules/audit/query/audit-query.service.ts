@@ -76,6 +76,29 @@ const HEAD_RATE_KEY = 'audit_head_rate';
 /** Statement key prefix of the newest-first pages pinned to one resource or one request (see newestFirst). */
 export const PINNED_PAGE_KEY = 'audit_page';
 
+/**
+ * Statement key prefix of the newest slice of pages filtered by time only (`from`, `to`, a cursor) or
+ * not at all. With no other filter the plan does not depend on the values (a walk of the time index,
+ * newest first, in the partitions the bounds leave), so the statement is named and PostgreSQL's plan
+ * cache (plan_cache_mode auto) may keep a generic plan per connection from the sixth run on, its
+ * partitions pruned when it runs. It does for the newest page itself (no cursor, no `to`: open towards
+ * the future, five partitions to plan): measured on the 2 M bench database, planning ~1.0 ms and
+ * execution 0.37 ms per call, the named statement 2.3 → 1.2 ms. A slice below a cursor or `to` is
+ * pruned to one or two partitions at plan time; its custom plans cost less and are kept (the name
+ * still saves the parse). Pages with a filter value (actor, action, outcome, …) stay unnamed, planned
+ * for their values: a generic plan chosen for the first values seen could walk the time index for a
+ * rare one (measured: outcome=error 2.6 → 5.5 ms; a value matching nothing would walk every
+ * partition). The LIMIT is inlined (PageOptions.inlineLimit).
+ */
+export const GENERIC_PAGE_KEY = 'audit_newest';
+
+/** Whether `filters` bound the page by time only (`from`, `to`), if at all. */
+function timeOnly(filters: AuditFilters): boolean {
+  return Object.entries(filters).every(
+    ([key, value]) => value === undefined || key === 'from' || key === 'to',
+  );
+}
+
 /** Statement key of FEED_SQL (a named prepared statement: its plan is the same for every page). */
 export const FEED_KEY = 'audit_feed';
 
@@ -306,6 +329,9 @@ export class AuditQueryService {
     for (const h of [...hours, undefined]) {
       const aboveMs = h === undefined ? undefined : top - h * HOUR_MS;
       const above = aboveMs === undefined ? undefined : new Date(aboveMs).toISOString();
+      // The newest slice of a page filtered by time only (or not at all) has one plan whatever its
+      // values: a named statement, planned once per connection (see GENERIC_PAGE_KEY).
+      const generic = atOrBelow === undefined && timeOnly(filters);
       const q = buildPageQuery(filters, {
         order: 'desc',
         limit: want - rows.length,
@@ -315,8 +341,13 @@ export class AuditQueryService {
           atOrBelow,
           byHour: atOrBelow !== undefined && aboveMs !== undefined && byHour(aboveMs),
         },
+        inlineLimit: generic,
       });
-      rows.push(...(await tx.query<AuditItemRow[]>(q.sql, q.params)));
+      rows.push(
+        ...(generic
+          ? await preparedTextQuery<AuditItemRow>(tx, GENERIC_PAGE_KEY, q.sql, q.params)
+          : await tx.query<AuditItemRow[]>(q.sql, q.params)),
+      );
       if (rows.length >= want || aboveMs === undefined) break;
       // `from` bounds the search: no slice wholly below it. A slice that ends exactly at `from` is not
       // (`from` is inclusive, the slice's lower bound exclusive): the next one holds the rows stamped at it.
