@@ -57,7 +57,7 @@ export async function prepareDataset(ctx: BenchContext): Promise<Dataset> {
         // UPDATE"): the apps under test would otherwise work through millions of queued events, where a
         // live system's queue holds its last seconds. These rows are outside the chain and the queue.
         if (integrity) await c.query(`ALTER TABLE audit_logs DISABLE TRIGGER audit_logs_enqueue`);
-        await generateAuditRows(c, first + 1, cfg.rows, cfg.rows, ctx.progress);
+        await generateAuditRows(c, first + 1, cfg.rows, cfg.rows, ctx.progress, ctx.db.url);
         if (integrity) await c.query(`ALTER TABLE audit_logs ENABLE TRIGGER audit_logs_enqueue`);
       }
     } finally {

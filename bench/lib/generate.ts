@@ -81,9 +81,14 @@ export async function dropSecondaryIndexes(c: Client, keep: string[] = []): Prom
 }
 
 /**
- * Rebuilds the dropped indexes on two connections at once: the trigram GIN index (PostgreSQL builds GIN
- * indexes in one process, and it is the slowest) beside the b-trees (which get parallel workers), so
- * the two lanes overlap. Then VACUUM ANALYZE.
+ * Rebuilds the dropped indexes on two connections at once (two cores). A partitioned index is built
+ * partition by partition, each partition's index a job of its own, the trigram GIN indexes (the
+ * slowest: PostgreSQL builds a GIN index in one process) first; the two connections take jobs from one
+ * queue until it is empty. Each job is `CREATE INDEX ON <partition> …` without a name, which gets the
+ * name PostgreSQL gives when it creates a partitioned index's partitions itself; the partitioned
+ * index's own definition then finds those indexes and attaches them instead of building anything.
+ * Then VACUUM ANALYZE. (Measured on the 2 M default data, AMD EPYC: the whole GIN index on one
+ * connection beside the b-trees on the other took 69 s.)
  */
 export async function rebuildIndexes(
   c: Client,
@@ -92,20 +97,30 @@ export async function rebuildIndexes(
   url: string,
 ): Promise<void> {
   if (indexes.length === 0) return;
-  progress(`rebuilding ${indexes.length} indexes (two connections)`);
-  const isGin = (ix: DroppedIndex): boolean => / USING gin /i.test(ix.def);
-  const lane = async (client: Client, list: DroppedIndex[]): Promise<void> => {
+  progress(`rebuilding ${indexes.length} indexes (two connections, partition by partition)`);
+  const partitions = (
+    await c.query<{ name: string }>(
+      `SELECT inhrelid::regclass::text AS name FROM pg_inherits WHERE inhparent = 'public.audit_logs'::regclass`,
+    )
+  ).rows.map((r) => r.name);
+  const isGin = (ix: DroppedIndex): number => (/ USING gin /i.test(ix.def) ? 0 : 1);
+  const jobs: string[] = [];
+  for (const ix of [...indexes].sort((a, b) => isGin(a) - isGin(b))) {
+    const parent = /^CREATE (UNIQUE )?INDEX \S+ ON ONLY (\S+) /.exec(ix.def);
+    if (!parent) {
+      jobs.push(ix.def);
+      continue;
+    }
+    for (const partition of partitions)
+      jobs.push(ix.def.replace(parent[0], `CREATE ${parent[1] ?? ''}INDEX ON ${partition} `));
+  }
+  const lane = async (client: Client): Promise<void> => {
     await client.query(`SET maintenance_work_mem = '512MB'`);
-    // A partitioned parent's definition reads "ON ONLY": build it on every partition too.
-    for (const ix of list) await client.query(ix.def.replace(' ON ONLY ', ' ON '));
+    for (let job = jobs.shift(); job !== undefined; job = jobs.shift()) await client.query(job);
   };
-  await Promise.all([
-    lane(
-      c,
-      indexes.filter((ix) => !isGin(ix)),
-    ),
-    withClient(url, (other) => lane(other, indexes.filter(isGin))),
-  ]);
+  await Promise.all([lane(c), withClient(url, lane)]);
+  // The partitioned indexes: each attaches the partitions' indexes just built.
+  for (const ix of indexes) await c.query(ix.def.replace(' ON ONLY ', ' ON '));
   progress('VACUUM ANALYZE audit_logs');
   await c.query('VACUUM (ANALYZE) audit_logs');
 }
@@ -132,10 +147,13 @@ export async function ensureMonthlyPartitions(c: Client, months: number): Promis
 }
 
 /**
- * Inserts rows number `first` … `last` of `total` with INSERT … SELECT generate_series, in chunks,
- * oldest first (so `seq` grows with `occurred_at`), spread over the last 12 months. Skew: 5 heavy
- * actors hold 30 % of the rows, the rest spread over 1,000; actions follow a power law over 20;
- * resources a power law over 100,000; ~3 % failures and 0.5 % errors.
+ * Inserts rows number `first` … `last` of `total` with INSERT … SELECT generate_series, in chunks of
+ * CHUNK_ROWS, spread over the last 12 months, `seq` growing with `occurred_at`. Skew: 5 heavy actors
+ * hold 30 % of the rows, the rest spread over 1,000; actions follow a power law over 20; resources a
+ * power law over 100,000; ~3 % failures and 0.5 % errors. With `url`, the chunks are shared by two
+ * connections (two cores: ~40 % less time), each chunk with its own random seed and a block of `seq`
+ * values reserved up front (`seq` = the block's start + the row number), so the data is the same
+ * whichever connection inserts a chunk and in whichever order the two commit.
  */
 export async function generateAuditRows(
   c: Client,
@@ -143,36 +161,62 @@ export async function generateAuditRows(
   last: number,
   total: number,
   progress: (m: string) => void,
+  url?: string,
 ): Promise<void> {
   const t0 = nowMs();
   const actions = GEN_ACTIONS.map(([a]) => `'${a}'`).join(',');
   const categories = GEN_ACTIONS.map(([, cat]) => `'${cat}'`).join(',');
   const rtypes = GEN_ACTIONS.map(([, , r]) => `'${r}'`).join(',');
   const words = GEN_WORDS.map((w) => `'${w}'`).join(',');
-  await c.query(`SELECT setseed(${(first % 1000) / 1000})`);
-  await c.query(`SET synchronous_commit = off`);
-  await insertChunks(c, first, last, total, progress, t0, { actions, categories, rtypes, words });
+  const lists = { actions, categories, rtypes, words };
+  const rows = last - first + 1;
+  // The block of seq values: nextval() once, then the sequence moved past the block.
+  const { base } = (
+    await c.query<{ base: string }>(
+      `SELECT nextval(pg_get_serial_sequence('audit_logs', 'seq'))::text AS base`,
+    )
+  ).rows[0];
+  await c.query(`SELECT setval(pg_get_serial_sequence('audit_logs', 'seq'), $1::bigint)`, [
+    String(BigInt(base) + BigInt(rows) - 1n),
+  ]);
+  const seqOffset = BigInt(base) - BigInt(first);
+  const chunks: Array<[number, number]> = [];
+  for (let start = first; start <= last; start += CHUNK_ROWS)
+    chunks.push([start, Math.min(last, start + CHUNK_ROWS - 1)]);
+  let done = 0;
+  const lane = async (client: Client): Promise<void> => {
+    await client.query(`SET synchronous_commit = off`);
+    for (let next = chunks.shift(); next; next = chunks.shift()) {
+      const [start, end] = next;
+      await client.query(`SELECT setseed(${((start / CHUNK_ROWS) % 1000) / 1000})`);
+      await insertChunk(client, start, end, total, seqOffset, lists);
+      done += end - start + 1;
+      progress(`generated ${fmtInt(done)} / ${fmtInt(rows)} rows (${((nowMs() - t0) / 1000).toFixed(0)} s)`);
+    }
+  };
+  if (url) await Promise.all([lane(c), withClient(url, lane)]);
+  else await lane(c);
 }
 
-async function insertChunks(
+/** Rows per INSERT … SELECT of generateAuditRows. */
+const CHUNK_ROWS = 250_000;
+
+async function insertChunk(
   c: Client,
-  first: number,
-  last: number,
+  start: number,
+  end: number,
   total: number,
-  progress: (m: string) => void,
-  t0: number,
+  seqOffset: bigint,
   lists: { actions: string; categories: string; rtypes: string; words: string },
 ): Promise<void> {
   const { actions, categories, rtypes, words } = lists;
-  const chunk = 250_000;
-  for (let start = first; start <= last; start += chunk) {
-    const end = Math.min(last, start + chunk - 1);
-    await c.query(`
-      INSERT INTO audit_logs (id, occurred_at, action, category, outcome, severity, actor_type, actor_id,
+  await c.query(`
+      INSERT INTO audit_logs (seq, id, occurred_at, action, category, outcome, severity, actor_type, actor_id,
         actor_display, resource_type, resource_id, resource_display, request_id, http_method, http_path,
         status_code, duration_ms, ip_address, user_agent, changes, metadata, description,
         error_type, error_message)
       SELECT
+        g + ${seqOffset},
         gen_random_uuid(),
         now() - interval '365 days' + (g::float8 / ${total}) * interval '364 days',
         (ARRAY[${actions}])[ai + 1],
@@ -217,6 +261,4 @@ async function insertChunks(
           FROM generate_series(${start}, ${end}) AS g
         ) r0
       ) r`);
-    progress(`generated ${fmtInt(end)} / ${fmtInt(total)} rows (${((nowMs() - t0) / 1000).toFixed(0)} s)`);
-  }
 }
