@@ -183,10 +183,11 @@ export async function verifyChain(
     // Unsealed events of the requested seq range (all of them without a range): the sealer's queue.
     const bounds: string[] = [];
     const params: string[] = [];
-    if (options.fromSeq !== undefined) bounds.push(`AND seq >= $${params.push(options.fromSeq)}`);
-    if (options.toSeq !== undefined) bounds.push(`AND seq <= $${params.push(options.toSeq)}`);
+    if (options.fromSeq !== undefined) bounds.push(`seq >= $${params.push(options.fromSeq)}`);
+    if (options.toSeq !== undefined) bounds.push(`seq <= $${params.push(options.toSeq)}`);
+    const where = bounds.length > 0 ? `WHERE ${bounds.join(' AND ')}` : '';
     const [{ n }] = await query<{ n: string }>(
-      `SELECT count(*)::text AS n FROM audit_pending WHERE true ${bounds.join(' ')}`,
+      `SELECT count(*)::text AS n FROM audit_pending ${where}`,
       params,
     );
     result.unsealed = Number(n);

@@ -203,12 +203,11 @@ export function buildPageQuery(filters: AuditFilters, page: PageOptions): BuiltQ
   const w = whereClauses(filters, p);
   if (page.after) w.push(keysetClause(page.after, page.order, p));
   const slice = page.slice;
-  if (slice?.above !== undefined) w.push(`a.occurred_at > ${p.add(slice.above)}::timestamptz`);
+  const above = slice?.above !== undefined ? p.add(slice.above) : undefined;
+  if (above !== undefined) w.push(`a.occurred_at > ${above}::timestamptz`);
   if (slice?.atOrBelow !== undefined) w.push(`a.occurred_at <= ${p.add(slice.atOrBelow)}::timestamptz`);
-  if (slice?.byHour && slice.above !== undefined && slice.atOrBelow !== undefined)
-    w.push(
-      `${AUDIT_SEARCH_HOUR} >= date_trunc('hour', ${p.add(slice.above)}::timestamptz AT TIME ZONE 'UTC')`,
-    );
+  if (slice?.byHour && above !== undefined && slice.atOrBelow !== undefined)
+    w.push(`${AUDIT_SEARCH_HOUR} >= date_trunc('hour', ${above}::timestamptz AT TIME ZONE 'UTC')`);
   const dir = page.order === 'desc' ? 'DESC' : 'ASC';
   const order = `ORDER BY a.occurred_at ${dir}, a.id ${dir}`;
   if (page.inlineLimit && !(Number.isSafeInteger(page.limit) && page.limit > 0))
