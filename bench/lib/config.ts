@@ -65,7 +65,7 @@ export function loadBenchConfig(): BenchConfig {
     reps: intEnv('BENCH_REPS', 5),
     connections: 10,
     ingestRowsPerRep: intEnv('BENCH_INGEST_ROWS', quick ? 2_000 : 10_000),
-    queryCalls: intEnv('BENCH_QUERY_CALLS', quick ? 50 : 300),
+    queryCalls: intEnv('BENCH_QUERY_CALLS', quick ? 50 : 200),
     cursorPage: quick ? 50 : 1000,
     offsetDepth: Math.min(100_000, Math.floor(rows / 2)),
     exportRows: Math.min(rows, 1_000_000),

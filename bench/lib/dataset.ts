@@ -23,7 +23,7 @@ export interface Dataset {
 
 /** Rows of the generated data that are sealed (and verified); the rest stays unsealed. */
 export const verifyRowsFor = (rows: number): number =>
-  Math.min(rows, Number(process.env.BENCH_VERIFY_ROWS ?? 100_000));
+  Math.min(rows, Number(process.env.BENCH_VERIFY_ROWS ?? 50_000));
 
 /**
  * Generates BENCH_ROWS audit rows. With the integrity feature present, the first `verifyRows` of them
