@@ -21,6 +21,25 @@ export async function withClient<T>(
   }
 }
 
+/**
+ * Works through `queue` on `c` and, with `url`, on a second connection at the same time (two cores):
+ * each connection runs `setup` once, then takes the next item as soon as it is done with its last, until
+ * the queue is empty. Items added to `queue` before it empties are taken too.
+ */
+export async function shareQueue<T>(
+  c: Client,
+  url: string | undefined,
+  queue: T[],
+  run: (client: Client, item: T) => Promise<void>,
+  setup?: (client: Client) => Promise<unknown>,
+): Promise<void> {
+  const lane = async (client: Client): Promise<void> => {
+    if (setup) await setup(client);
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await run(client, item);
+  };
+  await Promise.all([lane(c), url === undefined ? undefined : withClient(url, lane)]);
+}
+
 /** A throw-away database for one bench run: created now, dropped by `drop()` (idempotent). */
 export interface BenchDatabase {
   name: string;
