@@ -1,12 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Response } from 'supertest';
 import { AttachmentSweeper } from '../src/modules/attachments/attachment-sweeper';
 import { bearer, createUser, loginAdmin, TestUser } from './support/factories';
 import { expectErrorShape } from './support/error-shape';
 import { createTask, TaskBody } from './support/tasks';
-import { createTestApp, TestApp } from './support/test-app';
+import { createTestApp, onServer, TestApp } from './support/test-app';
 
 interface AttachmentBody {
   id: string;
@@ -243,6 +245,83 @@ describe('attachments', () => {
     const [{ count: after }] = await t.query<{ count: string }>('SELECT count(*) FROM attachments');
     expect(after).toBe(before);
     expect(files()).toHaveLength(filesBefore);
+    expect(temps()).toEqual([]);
+  });
+
+  it('a stalled upload holds no transaction: other requests, reads and writes, go on meanwhile; then it lands', async () => {
+    // The body is read before the request transaction opens (AttachmentUploadParser, a
+    // @BeforeTransaction step). Read inside it, half a body would hold a pooled connection in an open
+    // transaction for as long as the client waits, and on the embedded database (one session for
+    // every connection) block every other request until the upload ended or timed out.
+    const server: Server = t.app.getHttpServer();
+    if (!server.listening) await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const { port } = server.address() as AddressInfo;
+    const boundary = 'stalled-upload-boundary';
+    const head = Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="slow.txt"\r\n` +
+        'Content-Type: text/plain\r\n\r\n',
+    );
+    const content = randomBytes(48 * 1024)
+      .toString('hex')
+      .slice(0, 48 * 1024);
+    const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+    const body = Buffer.concat([head, Buffer.from(content), tail]);
+    const half = head.length + 1024;
+    const req = httpRequest({
+      host: '127.0.0.1',
+      port,
+      method: 'POST',
+      path: `/api/v1/tasks/${task.id}/attachments`,
+      headers: {
+        authorization: `Bearer ${owner.token}`,
+        'content-type': `multipart/form-data; boundary=${boundary}`,
+        'content-length': body.length,
+      },
+    });
+    const answered = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      });
+      req.on('error', reject);
+    });
+    req.write(body.subarray(0, half));
+    // The server is reading the upload: its temporary file exists.
+    for (let i = 0; i < 200 && temps().length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(temps()).toHaveLength(1);
+
+    // Meanwhile (a deadlock fails here by the deadline, not by a timing figure).
+    const within = <T>(work: Promise<T>): Promise<T> =>
+      Promise.race([
+        work,
+        new Promise<T>((_, reject) =>
+          setTimeout(() => reject(new Error('blocked behind the stalled upload')), 10_000).unref(),
+        ),
+      ]);
+    await within(
+      t.http
+        .get(`/api/v1/tasks/${task.id}`)
+        .set(...bearer(owner.token))
+        .expect(200),
+    );
+    await within(createTask(t.http, owner.token, { title: 'Written while an upload stalls' }));
+    if (onServer()) {
+      // No session of this database sits in a transaction waiting for the client.
+      const waiting = await t.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND state LIKE 'idle in transaction%'`,
+      );
+      expect(waiting[0].n).toBe(0);
+    }
+
+    req.end(body.subarray(half));
+    const res = await answered;
+    expect(res.status).toBe(201);
+    const stored = JSON.parse(res.body) as AttachmentBody;
+    expect(stored.size).toBe(content.length);
+    expect(stored.sha256).toBe(sha256(Buffer.from(content)));
+    expect(existsSync(join(dir, stored.id))).toBe(true);
     expect(temps()).toEqual([]);
   });
 

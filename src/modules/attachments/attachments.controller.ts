@@ -8,7 +8,6 @@ import {
   Post,
   Req,
   StreamableFile,
-  UseInterceptors,
 } from '@nestjs/common';
 import {
   ApiBody,
@@ -27,11 +26,12 @@ import { ApiErrors } from '../../common/decorators/api-errors.decorator';
 import { Authenticated } from '../../common/decorators/authenticated.decorator';
 import { CurrentActor } from '../../common/decorators/current-actor.decorator';
 import { UuidParam } from '../../common/decorators/uuid-param.decorator';
-import { AttachmentUploadInterceptor, UPLOAD_FIELD } from './attachment-upload.interceptor';
+import { AttachmentUploadParser, UPLOAD_FIELD } from './attachment-upload.parser';
 import { AttachmentsService } from './attachments.service';
 import { AttachmentListDto, AttachmentResponseDto } from './dto/attachment.dto';
 import { contentDisposition, normaliseContentType } from './filename';
 import type { UploadedTempFile } from './upload-storage-engine';
+import { BeforeTransaction } from '../../database/before-transaction';
 import { Audited } from '../audit/audited.decorator';
 
 @ApiTags('attachments')
@@ -42,7 +42,7 @@ export class AttachmentsController {
 
   @Post('tasks/:taskId/attachments')
   @Audited({ action: 'attachment.uploaded', resourceType: 'attachment' })
-  @UseInterceptors(AttachmentUploadInterceptor)
+  @BeforeTransaction(AttachmentUploadParser)
   @ApiOperation({
     summary: 'Upload a file to a task',
     description:

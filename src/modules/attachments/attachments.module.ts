@@ -4,7 +4,7 @@ import { AppConfig } from '../../config/app-config';
 import { TasksModule } from '../tasks/tasks.module';
 import { AttachmentSweeper } from './attachment-sweeper';
 import { ATTACHMENT_STORAGE, type AttachmentStorage } from './attachment-storage';
-import { AttachmentUploadInterceptor } from './attachment-upload.interceptor';
+import { AttachmentUploadParser } from './attachment-upload.parser';
 import { AttachmentsController } from './attachments.controller';
 import { AttachmentsService } from './attachments.service';
 import { LocalDiskAttachmentStorage } from './local-disk-attachment-storage';
@@ -21,7 +21,7 @@ import { LocalDiskAttachmentStorage } from './local-disk-attachment-storage';
     },
     AttachmentsService,
     AttachmentSweeper,
-    AttachmentUploadInterceptor,
+    AttachmentUploadParser,
   ],
   exports: [AttachmentsService],
 })

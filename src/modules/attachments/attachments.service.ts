@@ -15,7 +15,7 @@ import { ATTACHMENT_STORAGE, type AttachmentStorage } from './attachment-storage
 import { AttachmentEntity } from './attachment.entity';
 import { sanitizeFilename } from './filename';
 
-/** An upload already streamed into a temporary storage object (see AttachmentUploadInterceptor). */
+/** An upload already streamed into a temporary storage object (see AttachmentUploadParser). */
 export interface PendingUpload {
   tempKey: string;
   originalName: string;

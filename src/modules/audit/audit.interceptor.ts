@@ -1,7 +1,20 @@
-import { CallHandler, ExecutionContext, Injectable, NestInterceptor, RequestMethod } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
+import {
+  CallHandler,
+  ExecutionContext,
+  Injectable,
+  Logger,
+  NestInterceptor,
+  RequestMethod,
+  type Type,
+} from '@nestjs/common';
+import { ModuleRef, Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { from, lastValueFrom, Observable } from 'rxjs';
+import {
+  BEFORE_TRANSACTION_KEY,
+  type BeforeTransactionStep,
+  type Discard,
+} from '../../database/before-transaction';
 import { TransactionRunner } from '../../database/transaction-runner';
 import { AuditCapture } from './audit-capture.service';
 import { AUDITED_KEY, AuditedOptions, NO_AUDIT_KEY } from './audited.decorator';
@@ -11,14 +24,19 @@ const HTTP_CODE_METADATA = '__httpCode__';
 /**
  * Global: one request = one transaction. For an `@Audited` route the success event is inserted in
  * that transaction before commit (a change is committed if and only if its event is); when the
- * handler throws, the transaction rolls back and exactly one failure/error event is written.
+ * handler throws, the transaction rolls back and exactly one failure/error event is written. A route's
+ * `@BeforeTransaction` step (an upload's body) runs first, outside the transaction, its refusal
+ * recorded the same way.
  */
 @Injectable()
 export class AuditInterceptor implements NestInterceptor {
+  private readonly logger = new Logger(AuditInterceptor.name);
+
   constructor(
     private readonly reflector: Reflector,
     private readonly transactions: TransactionRunner,
     private readonly capture: AuditCapture,
+    private readonly moduleRef: ModuleRef,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -30,16 +48,26 @@ export class AuditInterceptor implements NestInterceptor {
       : this.reflector.get<AuditedOptions | undefined>(AUDITED_KEY, context.getHandler());
     if (audited) this.capture.begin(audited);
     const successStatus = this.successStatus(context);
-    return from(this.run(next, audited, successStatus));
+    return from(this.run(context, next, audited, successStatus));
   }
 
   private async run(
+    context: ExecutionContext,
     next: CallHandler,
     audited: AuditedOptions | undefined,
     successStatus: number,
   ): Promise<unknown> {
+    let discard: Discard | undefined;
     try {
+      const step = this.reflector.get<Type<BeforeTransactionStep> | undefined>(
+        BEFORE_TRANSACTION_KEY,
+        context.getHandler(),
+      );
+      if (step) discard = await this.moduleRef.get(step, { strict: false }).run(context);
       return await this.transactions.run(async () => {
+        // From here the transaction's rollback discards it.
+        if (discard) this.transactions.afterRollback(discard);
+        discard = undefined;
         const result: unknown = await lastValueFrom(next.handle() as Observable<unknown>, {
           defaultValue: undefined,
         });
@@ -47,8 +75,18 @@ export class AuditInterceptor implements NestInterceptor {
         return result;
       });
     } catch (e) {
+      // The transaction never began (no connection, say): nothing else will discard it.
+      if (discard) await this.discard(discard);
       if (audited) await this.capture.writeFailure(e);
       throw e;
+    }
+  }
+
+  private async discard(discard: Discard): Promise<void> {
+    try {
+      await discard();
+    } catch (e) {
+      this.logger.error('Discarding a request’s leftovers failed', e instanceof Error ? e.stack : String(e));
     }
   }
 

@@ -1,7 +1,6 @@
-import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
+import { ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import multer, { MulterError } from 'multer';
-import { defer, Observable, switchMap } from 'rxjs';
 import {
   DomainError,
   PayloadTooLargeError,
@@ -9,7 +8,7 @@ import {
   ValidationFailedError,
 } from '../../common/errors/domain-error';
 import { AppConfig } from '../../config/app-config';
-import { TransactionRunner } from '../../database/transaction-runner';
+import type { BeforeTransactionStep, Discard } from '../../database/before-transaction';
 import { ATTACHMENT_STORAGE, type AttachmentStorage } from './attachment-storage';
 import { normaliseContentType } from './filename';
 import { UploadedTempFile, UploadStorageEngine, UploadStorageFailure } from './upload-storage-engine';
@@ -21,8 +20,10 @@ type RequestWithFile = Request & { file?: UploadedTempFile };
 
 /**
  * Parses a single-file multipart upload (field `file`) into a temporary object of the attachment
- * storage, streaming: never more than a chunk in memory. Runs inside the request transaction, so the
- * temporary object is discarded if the transaction rolls back for any reason.
+ * storage, streaming: never more than a chunk in memory. A `@BeforeTransaction` step: the body arrives
+ * at the client's pace, so it is read before the request transaction opens (a slow or stalled upload
+ * holds no connection, and on the embedded database blocks no other request); the temporary object is
+ * discarded if the transaction then rolls back, or never begins.
  *
  * Errors: over ATTACHMENT_MAX_BYTES → 413; a type outside ATTACHMENT_ALLOWED_TYPES, or content not
  * matching the declared image/PDF type → 415; no file, an empty file, any other field or a malformed
@@ -32,7 +33,7 @@ type RequestWithFile = Request & { file?: UploadedTempFile };
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 
 @Injectable()
-export class AttachmentUploadInterceptor implements NestInterceptor {
+export class AttachmentUploadParser implements BeforeTransactionStep {
   private readonly maxBytes: number;
   private readonly engine: UploadStorageEngine;
   private readonly allowedTypes: Set<string>;
@@ -41,7 +42,6 @@ export class AttachmentUploadInterceptor implements NestInterceptor {
   constructor(
     config: AppConfig,
     @Inject(ATTACHMENT_STORAGE) private readonly storage: AttachmentStorage,
-    private readonly transactions: TransactionRunner,
   ) {
     this.maxBytes = config.attachmentMaxBytes;
     this.engine = new UploadStorageEngine(storage);
@@ -66,13 +66,16 @@ export class AttachmentUploadInterceptor implements NestInterceptor {
     }).single(UPLOAD_FIELD);
   }
 
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+  async run(context: ExecutionContext): Promise<Discard> {
     const http = context.switchToHttp();
     const req = http.getRequest<RequestWithFile>();
     const res = http.getResponse<Response>();
-    return defer(() => this.parse(req, res)).pipe(switchMap(() => next.handle()));
+    await this.parse(req, res);
+    const tempKey = (req.file as UploadedTempFile).path;
+    return () => this.storage.discardTemp(tempKey);
   }
 
+  /** Leaves req.file set to the stored upload, or throws with nothing kept. */
   private async parse(req: RequestWithFile, res: Response): Promise<void> {
     // Cut an oversized upload off early: a declared or observed body far over the limit is answered
     // at once with Connection: close (multer alone would drain the whole body before answering).
@@ -101,12 +104,9 @@ export class AttachmentUploadInterceptor implements NestInterceptor {
       });
     });
     const file = req.file;
-    if (file) {
-      const tempKey = file.path;
-      this.transactions.afterRollback(() => this.storage.discardTemp(tempKey));
-    }
     const unknown = Object.keys((req.body ?? {}) as Record<string, unknown>);
     if (unknown.length > 0) {
+      if (file) await this.storage.discardTemp(file.path);
       throw new ValidationFailedError(unknown.map((k) => `property ${k} should not exist`).join('; '));
     }
     if (!file) throw new ValidationFailedError(`${UPLOAD_FIELD} is required (multipart/form-data)`);
