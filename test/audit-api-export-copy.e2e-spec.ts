@@ -79,7 +79,7 @@ describe.each(['copy', 'cursor'] as const)('audit export (AUDIT_EXPORT_STRATEGY=
   let rows: AuditEventRow[];
 
   beforeAll(async () => {
-    t = await createTestApp({ AUDIT_EXPORT_STRATEGY: strategy });
+    t = await createTestApp({ AUDIT_EXPORT_STRATEGY: strategy, AUDIT_EXPORT_STALL_TIMEOUT_MS: '1500' });
     admin = await loginAdmin(t.http);
     rows = trickyRows();
     await insertRows(t, rows);
@@ -257,6 +257,68 @@ describe.each(['copy', 'cursor'] as const)('audit export (AUDIT_EXPORT_STRATEGY=
         );
         expect(full.status).toBe(200);
         expect(full.text.split('\n').filter(Boolean)).toHaveLength(30_000);
+      },
+    );
+
+    /**
+     * Starts an export, reads its first chunk, then reads nothing more. (The client never sees the
+     * server hang up: the bytes already sent wait in its unread receive buffer, the FIN behind them.)
+     */
+    const stall = (format: string, requestId: string) => {
+      let firstChunk: () => void = () => undefined;
+      const started = new Promise<void>((resolve) => (firstChunk = resolve));
+      const req = httpRequest(
+        {
+          port,
+          host: '127.0.0.1',
+          path: `${API}/export?format=${format}&to=${BULK_FROM.replace('2024', '2025')}`,
+          headers: { Authorization: `Bearer ${admin}`, 'X-Request-Id': requestId },
+        },
+        (res) => {
+          res.once('data', () => {
+            res.pause();
+            firstChunk();
+          });
+          res.on('error', () => undefined);
+        },
+      );
+      req.on('error', () => undefined);
+      req.end();
+      return { started, req };
+    };
+    /** Fails when `work` is stuck (a deadline against a deadlock, not a timing figure). */
+    const within = <T>(work: Promise<T>, what: string): Promise<T> =>
+      Promise.race([
+        work,
+        new Promise<T>((_, reject) => setTimeout(() => reject(new Error(what)), 15_000).unref()),
+      ]);
+
+    it.each(['csv', 'ndjson'])(
+      '%s: a client that stops reading is cut off after AUDIT_EXPORT_STALL_TIMEOUT_MS, recorded as stalled; other requests go on',
+      async (format) => {
+        const id = rid(`stall-${format}`);
+        const { started, req } = stall(format, id);
+        await within(started, 'no first chunk');
+        // The export holds its transaction while the client does not read: on the embedded database
+        // this request waits for the cut-off, on a server it is served at once. Either way it is served.
+        const during = await within(
+          t.http.get(`${API}?limit=1`).set(...bearer(admin)),
+          'blocked behind the stalled export',
+        );
+        expect(during.status).toBe(200);
+        // Cut off: its transaction ended, and with it the export's event was written.
+        let events: Awaited<ReturnType<typeof eventsOfRequest>> = [];
+        for (let i = 0; i < 150 && events.length === 0; i++) {
+          events = await eventsOfRequest(t, id);
+          if (events.length === 0) await new Promise((r) => setTimeout(r, 100));
+        }
+        req.destroy();
+        expect(events).toEqual([
+          expect.objectContaining({
+            action: 'audit.exported',
+            metadata: expect.objectContaining({ aborted: true, stalled: true }),
+          }),
+        ]);
       },
     );
   });

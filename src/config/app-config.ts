@@ -116,6 +116,9 @@ export class AppConfig {
   get auditExportMaxRows(): number {
     return this.get('AUDIT_EXPORT_MAX_ROWS');
   }
+  get auditExportStallTimeoutMs(): number {
+    return this.get('AUDIT_EXPORT_STALL_TIMEOUT_MS');
+  }
   get auditCheckpointEvery(): number {
     return this.get('AUDIT_CHECKPOINT_EVERY');
   }

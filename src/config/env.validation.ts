@@ -187,6 +187,16 @@ export class EnvironmentVariables {
    */
   @IsIn(EXPORT_STRATEGIES)
   AUDIT_EXPORT_STRATEGY: ExportStrategySetting = 'auto';
+
+  /**
+   * An export whose client reads nothing for this long is cut off (recorded as aborted): the export
+   * runs in the request's transaction, which a client that stops reading would otherwise hold open
+   * (on the embedded database, blocking every other request) for as long as it keeps the socket.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  AUDIT_EXPORT_STALL_TIMEOUT_MS = 30_000;
 }
 
 function flattenErrors(errors: ValidationError[]): string[] {

@@ -9,6 +9,7 @@ import {
 } from '../../../common/errors/domain-error';
 import { AppConfig } from '../../../config/app-config';
 import type { Tx } from '../../../database/transaction';
+import { watchStall } from '../../../common/utils/stall-watch';
 import { setLocal, type SqlQuery } from '../../../database/local-settings';
 import { preparedQuery, preparedTextQuery } from '../../../database/prepared-statement';
 import { AuditService } from '../audit.service';
@@ -479,10 +480,27 @@ export class AuditQueryService {
    * Streams the export in the request's transaction, without ending the sink. Returns the rows written
    * and whether the client went away. On a PostgreSQL server (AUDIT_EXPORT_STRATEGY auto/copy),
    * PostgreSQL formats the rows and COPY streams them (see audit-export.copy.ts); on the embedded
-   * database, the cursor path below.
+   * database, the cursor path below. A client that reads nothing for AUDIT_EXPORT_STALL_TIMEOUT_MS
+   * is cut off: recorded as aborted, with `stalled`.
    */
   async streamExport(prepared: PreparedExport, sink: Writable): Promise<{ rows: number; aborted: boolean }> {
-    if (this.config.auditExportStrategy === 'cursor') return this.streamByCursor(prepared, sink);
+    // A client that stops reading would hold this transaction for as long as it keeps the socket.
+    const stall = watchStall(sink, this.config.auditExportStallTimeoutMs);
+    try {
+      return this.config.auditExportStrategy === 'cursor'
+        ? await this.streamByCursor(prepared, sink)
+        : await this.streamByCopy(prepared, sink);
+    } finally {
+      stall.stop();
+      if (stall.stalled) this.audit.addMetadata({ stalled: true });
+    }
+  }
+
+  /** The export by `COPY … TO STDOUT` in the request's transaction (see audit-export.copy.ts). */
+  private async streamByCopy(
+    prepared: PreparedExport,
+    sink: Writable,
+  ): Promise<{ rows: number; aborted: boolean }> {
     const runner = this.txHost.tx.queryRunner as PostgresQueryRunner | undefined;
     if (!runner) throw new Error('The export must run in the request transaction');
     // The pg client of the request's transaction (already connected, inside BEGIN).
