@@ -8,6 +8,7 @@ import { AttachmentSweeper } from '../src/modules/attachments/attachment-sweeper
 import { bearer, createUser, loginAdmin, TestUser } from './support/factories';
 import { expectErrorShape } from './support/error-shape';
 import { createTask, TaskBody } from './support/tasks';
+import { within } from './support/deadline';
 import { createTestApp, onServer, TestApp } from './support/test-app';
 
 interface AttachmentBody {
@@ -291,21 +292,18 @@ describe('attachments', () => {
     for (let i = 0; i < 200 && temps().length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(temps()).toHaveLength(1);
 
-    // Meanwhile (a deadlock fails here by the deadline, not by a timing figure).
-    const within = <T>(work: Promise<T>): Promise<T> =>
-      Promise.race([
-        work,
-        new Promise<T>((_, reject) =>
-          setTimeout(() => reject(new Error('blocked behind the stalled upload')), 10_000).unref(),
-        ),
-      ]);
+    // Meanwhile:
     await within(
       t.http
         .get(`/api/v1/tasks/${task.id}`)
         .set(...bearer(owner.token))
         .expect(200),
+      'a read blocked behind the stalled upload',
     );
-    await within(createTask(t.http, owner.token, { title: 'Written while an upload stalls' }));
+    await within(
+      createTask(t.http, owner.token, { title: 'Written while an upload stalls' }),
+      'a write blocked behind the stalled upload',
+    );
     if (onServer()) {
       // No session of this database sits in a transaction waiting for the client.
       const waiting = await t.query<{ n: number }>(

@@ -1,4 +1,4 @@
-import { request as httpRequest } from 'node:http';
+import { type ClientRequest, type IncomingMessage, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AuditEventRow } from '../src/modules/audit/audit.types';
 import { AuditSealer } from '../src/modules/audit/integrity/audit-sealer.service';
@@ -10,6 +10,7 @@ import { insertRows, seedRow } from './support/audit-seed';
 import { volumeInsertSql } from './support/audit-volume';
 import { parseCsv } from './support/csv';
 import { bearer, loginAdmin } from './support/factories';
+import { within } from './support/deadline';
 import { createTestApp, TestApp } from './support/test-app';
 
 const API = '/api/v1/audit-logs';
@@ -211,25 +212,45 @@ describe.each(['copy', 'cursor'] as const)('audit export (AUDIT_EXPORT_STRATEGY=
       port = (t.app.getHttpServer().address() as AddressInfo).port;
     });
 
+    /** Starts an export of the bulk rows as request `requestId`; `onResponse` gets the response. */
+    const startExport = (
+      format: string,
+      requestId: string,
+      onResponse: (res: IncomingMessage) => void,
+    ): ClientRequest => {
+      const req = httpRequest(
+        {
+          port,
+          host: '127.0.0.1',
+          path: `${API}/export?format=${format}&to=${BULK_FROM.replace('2024', '2025')}`,
+          headers: { Authorization: `Bearer ${admin}`, 'X-Request-Id': requestId },
+        },
+        onResponse,
+      );
+      req.end();
+      return req;
+    };
+
+    /** The events of request `id`, once its transaction has ended (polled: the client may finish first). */
+    const eventsOnceWritten = async (id: string) => {
+      let events: Awaited<ReturnType<typeof eventsOfRequest>> = [];
+      for (let i = 0; i < 150 && events.length === 0; i++) {
+        events = await eventsOfRequest(t, id);
+        if (events.length === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      return events;
+    };
+
     /** Starts an export, reads its first chunk, then drops the connection. */
     const abandon = (format: string, requestId: string) =>
       new Promise<number>((resolve, reject) => {
-        const req = httpRequest(
-          {
-            port,
-            host: '127.0.0.1',
-            path: `${API}/export?format=${format}&to=${BULK_FROM.replace('2024', '2025')}`,
-            headers: { Authorization: `Bearer ${admin}`, 'X-Request-Id': requestId },
-          },
-          (res) => {
-            res.once('data', (chunk: Buffer) => {
-              req.destroy();
-              resolve(chunk.length);
-            });
-          },
-        );
+        const req = startExport(format, requestId, (res) => {
+          res.once('data', (chunk: Buffer) => {
+            req.destroy();
+            resolve(chunk.length);
+          });
+        });
         req.on('error', (e) => (req.destroyed ? undefined : reject(e)));
-        req.end();
       });
 
     it.each(['csv', 'ndjson', 'json'])(
@@ -240,12 +261,7 @@ describe.each(['copy', 'cursor'] as const)('audit export (AUDIT_EXPORT_STRATEGY=
         // Still serving, on the same (on the embedded database: the only) connection.
         const after = await t.http.get(`${API}?limit=1`).set(...bearer(admin));
         expect(after.status).toBe(200);
-        let events: Awaited<ReturnType<typeof eventsOfRequest>> = [];
-        for (let i = 0; i < 100 && events.length === 0; i++) {
-          events = await eventsOfRequest(t, id);
-          if (events.length === 0) await new Promise((r) => setTimeout(r, 100));
-        }
-        expect(events).toEqual([
+        expect(await eventsOnceWritten(id)).toEqual([
           expect.objectContaining({
             action: 'audit.exported',
             metadata: expect.objectContaining({ aborted: true }),
@@ -267,31 +283,16 @@ describe.each(['copy', 'cursor'] as const)('audit export (AUDIT_EXPORT_STRATEGY=
     const stall = (format: string, requestId: string) => {
       let firstChunk: () => void = () => undefined;
       const started = new Promise<void>((resolve) => (firstChunk = resolve));
-      const req = httpRequest(
-        {
-          port,
-          host: '127.0.0.1',
-          path: `${API}/export?format=${format}&to=${BULK_FROM.replace('2024', '2025')}`,
-          headers: { Authorization: `Bearer ${admin}`, 'X-Request-Id': requestId },
-        },
-        (res) => {
-          res.once('data', () => {
-            res.pause();
-            firstChunk();
-          });
-          res.on('error', () => undefined);
-        },
-      );
+      const req = startExport(format, requestId, (res) => {
+        res.once('data', () => {
+          res.pause();
+          firstChunk();
+        });
+        res.on('error', () => undefined);
+      });
       req.on('error', () => undefined);
-      req.end();
       return { started, req };
     };
-    /** Fails when `work` is stuck (a deadline against a deadlock, not a timing figure). */
-    const within = <T>(work: Promise<T>, what: string): Promise<T> =>
-      Promise.race([
-        work,
-        new Promise<T>((_, reject) => setTimeout(() => reject(new Error(what)), 15_000).unref()),
-      ]);
 
     it.each(['csv', 'ndjson'])(
       '%s: a client that stops reading is cut off after AUDIT_EXPORT_STALL_TIMEOUT_MS, recorded as stalled; other requests go on',
@@ -307,11 +308,7 @@ describe.each(['copy', 'cursor'] as const)('audit export (AUDIT_EXPORT_STRATEGY=
         );
         expect(during.status).toBe(200);
         // Cut off: its transaction ended, and with it the export's event was written.
-        let events: Awaited<ReturnType<typeof eventsOfRequest>> = [];
-        for (let i = 0; i < 150 && events.length === 0; i++) {
-          events = await eventsOfRequest(t, id);
-          if (events.length === 0) await new Promise((r) => setTimeout(r, 100));
-        }
+        const events = await eventsOnceWritten(id);
         req.destroy();
         expect(events).toEqual([
           expect.objectContaining({
