@@ -205,6 +205,33 @@ function nodes(plan: PlanNode): PlanNode[] {
       }
     },
   );
+  it('text search, first phase by text alone, as a named statement: a generic plan walking the time index, no sequential scan', async () => {
+    // As AuditQueryService.searchNewest runs it (SEARCH_WALK_KEY): both LIMITs inline, the term a
+    // parameter. The plan cache must settle on the generic plan (one plan whatever the term).
+    for (const after of [undefined, deep]) {
+      const q = buildSearchWalkQuery(
+        { q: 'Thing 12345' },
+        { limit: 51, after, walkRows: 1000, inlineLimit: true },
+      );
+      await t.dataSource.transaction(async (m) => {
+        const args = q.params.map((v) => `'${String(v)}'`).join(', ');
+        await m.query(`PREPARE walk_plan AS ${q.sql}`);
+        for (let i = 0; i < 6; i++) await m.query(`EXECUTE walk_plan(${args})`);
+        const [row] = await m.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }[]>(
+          `EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE walk_plan(${args})`,
+        );
+        const [{ generic }] = await m.query<{ generic: number }[]>(
+          `SELECT generic_plans::int AS generic FROM pg_prepared_statements WHERE name = 'walk_plan'`,
+        );
+        await m.query('DEALLOCATE walk_plan');
+        const cached = nodes(row['QUERY PLAN'][0].Plan);
+        expect(await bigSeqScans(cached)).toEqual([]);
+        expect(cached.some((n) => n['Index Name']?.startsWith('audit_logs_'))).toBe(true);
+        if (!after) expect(generic).toBeGreaterThan(0);
+      });
+    }
+  });
+
   it('text search, second phase: bounded slices of the recent past ask the search index for their hours; none scans sequentially', async () => {
     const HOUR = 3_600_000;
     const now = Date.now();

@@ -2,10 +2,15 @@ import { TransactionHost } from '@nestjs-cls/transactional';
 import type { Tx } from '../src/database/transaction';
 import { TransactionRunner } from '../src/database/transaction-runner';
 import type { AuditEventRow } from '../src/modules/audit/audit.types';
-import { AUDIT_SEARCH_EXPRESSION, HEAD_RATE_SQL } from '../src/modules/audit/query/audit-query.builder';
+import {
+  AUDIT_SEARCH_EXPRESSION,
+  buildSearchWalkQuery,
+  HEAD_RATE_SQL,
+} from '../src/modules/audit/query/audit-query.builder';
 import {
   AuditQueryService,
   SEARCH_SLICE_HOURS,
+  SEARCH_WALK_KEY,
   SEARCH_WALK_ROWS,
 } from '../src/modules/audit/query/audit-query.service';
 import { AuditListQueryDto } from '../src/modules/audit/query/dto/audit-query.dto';
@@ -128,6 +133,47 @@ describe('admin audit API: free-text search', () => {
     const body = await page('q=quokka&limit=2&includeTotal=true');
     expect(body.total).toBe(7);
     expect(body.items).toHaveLength(2);
+  });
+
+  it('the first phase of a search by text alone is a named statement (LIMITs inline), reused on its connection', async () => {
+    const dto = Object.assign(new AuditListQueryDto(), { q: 'wombat', limit: 4 });
+    const { sql } = buildSearchWalkQuery(
+      { q: 'wombat' },
+      { limit: 5, walkRows: SEARCH_WALK_ROWS, inlineLimit: true },
+    );
+    const runs = 7;
+    const { pages, statements } = await t.app.get(TransactionRunner).run(async () => {
+      const service = t.app.get(AuditQueryService);
+      const out: string[][] = [];
+      for (let i = 0; i < runs; i++) out.push((await service.list(dto)).items.map((item) => item.id));
+      const held = await t.app.get<Tx>(TransactionHost).tx.query<{ name: string; executions: number }[]>(
+        `SELECT name, (generic_plans + custom_plans)::int AS executions FROM pg_prepared_statements
+          WHERE statement = $1`,
+        [sql],
+      );
+      return { pages: out, statements: held };
+    });
+    expect(sql).toMatch(new RegExp(`LIMIT ${SEARCH_WALK_ROWS}\\).* LIMIT 5$`));
+    const want = (await expected('wombat')).slice(0, 4);
+    for (const p of pages) expect(p).toEqual(want);
+    expect(statements).toHaveLength(1);
+    expect(statements[0].name.startsWith(`${SEARCH_WALK_KEY}_`)).toBe(true);
+    expect(statements[0].executions).toBeGreaterThanOrEqual(runs);
+  });
+
+  it('with another filter the walk stays an unnamed statement, planned for its values', async () => {
+    const body = await page('q=wombat&actorType=user&limit=3');
+    const rows = await t.query<{ id: string }>(
+      `SELECT a.id FROM audit_logs a WHERE ${AUDIT_SEARCH_EXPRESSION} ILIKE '%wombat%' AND a.actor_type = 'user'
+        ORDER BY a.occurred_at DESC, a.id DESC LIMIT 3`,
+    );
+    expect(body.items.map((i) => i.id)).toEqual(rows.map((r) => r.id));
+    // (On the embedded database, one session: no statement was prepared for it. On a server this looks
+    // at one pooled connection only.)
+    const named = await t.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement LIKE '%actor_type = $%'`,
+    );
+    expect(named[0].n).toBe(0);
   });
 
   it('the rate read of the second phase is a prepared statement, planned once per connection', async () => {

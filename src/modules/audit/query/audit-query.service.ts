@@ -93,6 +93,15 @@ export const PINNED_PAGE_KEY = 'audit_page';
  */
 export const GENERIC_PAGE_KEY = 'audit_newest';
 
+/**
+ * Statement key prefix of a text search's first phase (buildSearchWalkQuery) when no filter but the
+ * text and time bounds it: the walk of the newest rows has one plan whatever the term (the term only
+ * filters the walked rows), so as for GENERIC_PAGE_KEY the statement is named, its LIMITs inlined, and
+ * the plan cache keeps a generic plan from the sixth run on. Unnamed, the walk was planned over every
+ * monthly partition on each call: measured on the 2 M bench database, 1.2 ms named against 2.1 ms.
+ */
+export const SEARCH_WALK_KEY = 'audit_search_walk';
+
 /** Whether `filters` bound the page by time only (`from`, `to`), if at all. */
 function timeOnly(filters: AuditFilters): boolean {
   return Object.entries(filters).every(
@@ -285,8 +294,18 @@ export class AuditQueryService {
     after: KeysetPosition | undefined,
   ): Promise<AuditItemRow[]> {
     const tx = this.txHost.tx;
-    const walk = buildSearchWalkQuery(filters, { limit: want, after, walkRows: SEARCH_WALK_ROWS });
-    const walked = await tx.query<AuditItemRow[]>(walk.sql, walk.params);
+    // With no filter but the text (and time), the walk's plan does not depend on the values: a named
+    // statement, planned once per connection (see SEARCH_WALK_KEY).
+    const generic = timeOnly({ ...filters, q: undefined });
+    const walk = buildSearchWalkQuery(filters, {
+      limit: want,
+      after,
+      walkRows: SEARCH_WALK_ROWS,
+      inlineLimit: generic,
+    });
+    const walked = generic
+      ? await preparedTextQuery<AuditItemRow>(tx, SEARCH_WALK_KEY, walk.sql, walk.params)
+      : await tx.query<AuditItemRow[]>(walk.sql, walk.params);
     if (walked.length >= want) return walked;
 
     // Read with index scans still on: it walks the time index.
