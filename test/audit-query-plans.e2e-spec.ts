@@ -81,6 +81,27 @@ function nodes(plan: PlanNode): PlanNode[] {
     return nodes(row['QUERY PLAN'][0].Plan);
   }
 
+  /**
+   * The plan PostgreSQL's plan cache settles on for `q` as the app runs it, a named statement: prepared,
+   * run six times (the sixth may use the generic plan), then explained as run once more; and how many
+   * generic plans it used. Parameter types are inferred from the SQL, as for the app's parameters.
+   */
+  async function cachedPlan(q: BuiltQuery): Promise<{ cached: PlanNode[]; generic: number }> {
+    return t.dataSource.transaction(async (m) => {
+      const args = q.params.map((v) => `'${String(v)}'`).join(', ');
+      await m.query(`PREPARE cached_plan AS ${q.sql}`);
+      for (let i = 0; i < 6; i++) await m.query(`EXECUTE cached_plan(${args})`);
+      const [row] = await m.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }[]>(
+        `EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE cached_plan(${args})`,
+      );
+      const [{ generic }] = await m.query<{ generic: number }[]>(
+        `SELECT generic_plans::int AS generic FROM pg_prepared_statements WHERE name = 'cached_plan'`,
+      );
+      await m.query('DEALLOCATE cached_plan');
+      return { cached: nodes(row['QUERY PLAN'][0].Plan), generic };
+    });
+  }
+
   const weekAgo = () => new Date(Date.now() - 7 * 86_400_000).toISOString();
   const daysAgo = (days: number): string => new Date(Date.now() - days * 86_400_000).toISOString();
   const filters: [string, () => AuditFilters][] = [
@@ -167,27 +188,14 @@ function nodes(plan: PlanNode): PlanNode[] {
         const above = new Date(top - 7 * 86_400_000).toISOString();
         const q = buildPageQuery(f, { order: 'desc', limit: 51, after, slice: { above }, inlineLimit: true });
         expect(q.sql).toMatch(/LIMIT 51$/);
-        await t.dataSource.transaction(async (m) => {
-          const args = q.params.map((v) => `'${String(v)}'`).join(', ');
-          // Parameter types inferred from the SQL, as for the app's parameters.
-          await m.query(`PREPARE newest_plan AS ${q.sql}`);
-          for (let i = 0; i < 6; i++) await m.query(`EXECUTE newest_plan(${args})`);
-          const [row] = await m.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }[]>(
-            `EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE newest_plan(${args})`,
-          );
-          const [{ generic }] = await m.query<{ generic: number }[]>(
-            `SELECT generic_plans::int AS generic FROM pg_prepared_statements WHERE name = 'newest_plan'`,
-          );
-          await m.query('DEALLOCATE newest_plan');
-          const cached = nodes(row['QUERY PLAN'][0].Plan);
-          expect(await bigSeqScans(cached)).toEqual([]);
-          // (A `from` above the deep cursor leaves no partition at all: nothing to read.)
-          if ((cached[0]['Actual Rows'] ?? 0) > 0)
-            expect(cached.some((n) => n['Index Name']?.startsWith('audit_logs_'))).toBe(true);
-          if (!after && f.to === undefined) expect(generic).toBeGreaterThan(0);
-          if (generic > 0)
-            expect(Math.max(...cached.map((n) => n['Subplans Removed'] ?? 0))).toBeGreaterThan(0);
-        });
+        const { cached, generic } = await cachedPlan(q);
+        expect(await bigSeqScans(cached)).toEqual([]);
+        // (A `from` above the deep cursor leaves no partition at all: nothing to read.)
+        if ((cached[0]['Actual Rows'] ?? 0) > 0)
+          expect(cached.some((n) => n['Index Name']?.startsWith('audit_logs_'))).toBe(true);
+        if (!after && f.to === undefined) expect(generic).toBeGreaterThan(0);
+        if (generic > 0)
+          expect(Math.max(...cached.map((n) => n['Subplans Removed'] ?? 0))).toBeGreaterThan(0);
       }
     },
   );
@@ -213,22 +221,10 @@ function nodes(plan: PlanNode): PlanNode[] {
         { q: 'Thing 12345' },
         { limit: 51, after, walkRows: 1000, inlineLimit: true },
       );
-      await t.dataSource.transaction(async (m) => {
-        const args = q.params.map((v) => `'${String(v)}'`).join(', ');
-        await m.query(`PREPARE walk_plan AS ${q.sql}`);
-        for (let i = 0; i < 6; i++) await m.query(`EXECUTE walk_plan(${args})`);
-        const [row] = await m.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }[]>(
-          `EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE walk_plan(${args})`,
-        );
-        const [{ generic }] = await m.query<{ generic: number }[]>(
-          `SELECT generic_plans::int AS generic FROM pg_prepared_statements WHERE name = 'walk_plan'`,
-        );
-        await m.query('DEALLOCATE walk_plan');
-        const cached = nodes(row['QUERY PLAN'][0].Plan);
-        expect(await bigSeqScans(cached)).toEqual([]);
-        expect(cached.some((n) => n['Index Name']?.startsWith('audit_logs_'))).toBe(true);
-        if (!after) expect(generic).toBeGreaterThan(0);
-      });
+      const { cached, generic } = await cachedPlan(q);
+      expect(await bigSeqScans(cached)).toEqual([]);
+      expect(cached.some((n) => n['Index Name']?.startsWith('audit_logs_'))).toBe(true);
+      if (!after) expect(generic).toBeGreaterThan(0);
     }
   });
 

@@ -1,6 +1,3 @@
-import { TransactionHost } from '@nestjs-cls/transactional';
-import type { Tx } from '../src/database/transaction';
-import { TransactionRunner } from '../src/database/transaction-runner';
 import type { AuditEventRow } from '../src/modules/audit/audit.types';
 import {
   AUDIT_SEARCH_EXPRESSION,
@@ -8,7 +5,6 @@ import {
   HEAD_RATE_SQL,
 } from '../src/modules/audit/query/audit-query.builder';
 import {
-  AuditQueryService,
   SEARCH_SLICE_HOURS,
   SEARCH_WALK_KEY,
   SEARCH_WALK_ROWS,
@@ -17,6 +13,7 @@ import { AuditListQueryDto } from '../src/modules/audit/query/dto/audit-query.dt
 import { insertRows, seedRow } from './support/audit-seed';
 import { auditPages } from './support/audit-pages';
 import { loginAdmin } from './support/factories';
+import { listOnOneConnection } from './support/prepared';
 import { createTestApp, TestApp } from './support/test-app';
 
 /**
@@ -142,23 +139,13 @@ describe('admin audit API: free-text search', () => {
       { limit: 5, walkRows: SEARCH_WALK_ROWS, inlineLimit: true },
     );
     const runs = 7;
-    const { pages, statements } = await t.app.get(TransactionRunner).run(async () => {
-      const service = t.app.get(AuditQueryService);
-      const out: string[][] = [];
-      for (let i = 0; i < runs; i++) out.push((await service.list(dto)).items.map((item) => item.id));
-      const held = await t.app.get<Tx>(TransactionHost).tx.query<{ name: string; executions: number }[]>(
-        `SELECT name, (generic_plans + custom_plans)::int AS executions FROM pg_prepared_statements
-          WHERE statement = $1`,
-        [sql],
-      );
-      return { pages: out, statements: held };
-    });
+    const { pages, statements } = await listOnOneConnection(t, dto, runs, sql);
     expect(sql).toMatch(new RegExp(`LIMIT ${SEARCH_WALK_ROWS}\\).* LIMIT 5$`));
     const want = (await expected('wombat')).slice(0, 4);
     for (const p of pages) expect(p).toEqual(want);
     expect(statements).toHaveLength(1);
     expect(statements[0].name.startsWith(`${SEARCH_WALK_KEY}_`)).toBe(true);
-    expect(statements[0].executions).toBeGreaterThanOrEqual(runs);
+    expect(statements[0].generic + statements[0].custom).toBeGreaterThanOrEqual(runs);
   });
 
   it('with another filter the walk stays an unnamed statement, planned for its values', async () => {
@@ -179,18 +166,7 @@ describe('admin audit API: free-text search', () => {
   it('the rate read of the second phase is a prepared statement, planned once per connection', async () => {
     const dto = Object.assign(new AuditListQueryDto(), { q: 'quokka', limit: 3 });
     const runs = 3;
-    const { pages, statements } = await t.app.get(TransactionRunner).run(async () => {
-      const service = t.app.get(AuditQueryService);
-      const out: string[][] = [];
-      for (let i = 0; i < runs; i++) out.push((await service.list(dto)).items.map((item) => item.id));
-      // On the transaction's own connection: prepared statements belong to a session.
-      const held = await t.app.get<Tx>(TransactionHost).tx.query<{ generic: number; custom: number }[]>(
-        `SELECT generic_plans::int AS generic, custom_plans::int AS custom FROM pg_prepared_statements
-            WHERE statement = $1`,
-        [HEAD_RATE_SQL],
-      );
-      return { pages: out, statements: held };
-    });
+    const { pages, statements } = await listOnOneConnection(t, dto, runs, HEAD_RATE_SQL);
     const want = (await expected('quokka')).slice(0, 3);
     for (const p of pages) expect(p).toEqual(want);
     // No parameters: one plan, made at the first run and reused.
