@@ -31,15 +31,23 @@ export class TransactionRunner {
     private readonly cls: ClsService,
   ) {}
 
-  /** Runs `fn` in a new transaction (inside a fresh async context when none is active). */
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    if (!this.cls.isActive()) return this.cls.run(() => this.runInContext(fn));
-    return this.runInContext(fn);
+  /**
+   * Runs `fn` in a new transaction (inside a fresh async context when none is active). `onRollback`
+   * is an after-rollback hook registered before the transaction begins: it also runs if the
+   * transaction never begins (no connection), for leftovers of work done before it.
+   */
+  run<T>(fn: () => Promise<T>, onRollback?: Hook): Promise<T> {
+    if (!this.cls.isActive()) return this.cls.run(() => this.runInContext(fn, onRollback));
+    return this.runInContext(fn, onRollback);
   }
 
-  private async runInContext<T>(fn: () => Promise<T>): Promise<T> {
+  private async runInContext<T>(fn: () => Promise<T>, onRollback: Hook | undefined): Promise<T> {
     const outer = this.cls.get<HookSet | undefined>(HOOKS_KEY);
-    const hooks: HookSet = { afterCommit: [], afterRollback: [], owner: !this.txHost.isTransactionActive() };
+    const hooks: HookSet = {
+      afterCommit: [],
+      afterRollback: onRollback ? [onRollback] : [],
+      owner: !this.txHost.isTransactionActive(),
+    };
     this.cls.set(HOOKS_KEY, hooks);
     try {
       const result = await this.txHost.withTransaction(async () => {

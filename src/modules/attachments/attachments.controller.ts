@@ -26,12 +26,12 @@ import { ApiErrors } from '../../common/decorators/api-errors.decorator';
 import { Authenticated } from '../../common/decorators/authenticated.decorator';
 import { CurrentActor } from '../../common/decorators/current-actor.decorator';
 import { UuidParam } from '../../common/decorators/uuid-param.decorator';
+import { BeforeTransaction } from '../../database/before-transaction';
 import { AttachmentUploadParser, UPLOAD_FIELD } from './attachment-upload.parser';
 import { AttachmentsService } from './attachments.service';
 import { AttachmentListDto, AttachmentResponseDto } from './dto/attachment.dto';
 import { contentDisposition, normaliseContentType } from './filename';
 import type { UploadedTempFile } from './upload-storage-engine';
-import { BeforeTransaction } from '../../database/before-transaction';
 import { Audited } from '../audit/audited.decorator';
 
 @ApiTags('attachments')

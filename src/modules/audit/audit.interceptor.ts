@@ -2,7 +2,6 @@ import {
   CallHandler,
   ExecutionContext,
   Injectable,
-  Logger,
   NestInterceptor,
   RequestMethod,
   type Type,
@@ -10,11 +9,7 @@ import {
 import { ModuleRef, Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { from, lastValueFrom, Observable } from 'rxjs';
-import {
-  BEFORE_TRANSACTION_KEY,
-  type BeforeTransactionStep,
-  type Discard,
-} from '../../database/before-transaction';
+import { BEFORE_TRANSACTION_KEY, type BeforeTransactionStep } from '../../database/before-transaction';
 import { TransactionRunner } from '../../database/transaction-runner';
 import { AuditCapture } from './audit-capture.service';
 import { AUDITED_KEY, AuditedOptions, NO_AUDIT_KEY } from './audited.decorator';
@@ -30,8 +25,6 @@ const HTTP_CODE_METADATA = '__httpCode__';
  */
 @Injectable()
 export class AuditInterceptor implements NestInterceptor {
-  private readonly logger = new Logger(AuditInterceptor.name);
-
   constructor(
     private readonly reflector: Reflector,
     private readonly transactions: TransactionRunner,
@@ -57,36 +50,23 @@ export class AuditInterceptor implements NestInterceptor {
     audited: AuditedOptions | undefined,
     successStatus: number,
   ): Promise<unknown> {
-    let discard: Discard | undefined;
     try {
       const step = this.reflector.get<Type<BeforeTransactionStep> | undefined>(
         BEFORE_TRANSACTION_KEY,
         context.getHandler(),
       );
-      if (step) discard = await this.moduleRef.get(step, { strict: false }).run(context);
+      const discard = step ? await this.moduleRef.get(step, { strict: false }).run(context) : undefined;
+      // The step's leftovers go if the transaction rolls back, or never begins.
       return await this.transactions.run(async () => {
-        // From here the transaction's rollback discards it.
-        if (discard) this.transactions.afterRollback(discard);
-        discard = undefined;
         const result: unknown = await lastValueFrom(next.handle() as Observable<unknown>, {
           defaultValue: undefined,
         });
         if (audited) await this.capture.writeSuccess(successStatus);
         return result;
-      });
+      }, discard);
     } catch (e) {
-      // The transaction never began (no connection, say): nothing else will discard it.
-      if (discard) await this.discard(discard);
       if (audited) await this.capture.writeFailure(e);
       throw e;
-    }
-  }
-
-  private async discard(discard: Discard): Promise<void> {
-    try {
-      await discard();
-    } catch (e) {
-      this.logger.error('Discarding a request’s leftovers failed', e instanceof Error ? e.stack : String(e));
     }
   }
 
