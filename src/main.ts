@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
+import { AppExpressAdapter } from './common/http/express-adapter';
 import { AppLogger } from './common/logger/app-logger';
 import { AppConfig } from './config/app-config';
 import { loadEnvironment, NodeEnv } from './config/env.validation';
@@ -21,7 +22,10 @@ async function bootstrap(): Promise<void> {
     env.LOG_LEVEL,
     env.LOG_FORMAT ?? (env.NODE_ENV === NodeEnv.Production ? 'json' : 'pretty'),
   );
-  const app = await NestFactory.create<NestExpressApplication>(AppModule, { bodyParser: false, logger });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, new AppExpressAdapter(), {
+    bodyParser: false,
+    logger,
+  });
   await configureApp(app);
   const config = app.get(AppConfig);
   await app.listen(config.port);

@@ -12,6 +12,7 @@ import type TestAgent from 'supertest/lib/agent';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/app.setup';
+import { AppExpressAdapter } from '../../src/common/http/express-adapter';
 import { AppLogger } from '../../src/common/logger/app-logger';
 
 export const ADMIN_EMAIL = 'admin@test.example';
@@ -104,7 +105,7 @@ export async function createTestApp(
   const moduleRef = await Test.createTestingModule({
     imports: [AppModule, ...(options.imports ?? [])],
   }).compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({
+  const app = moduleRef.createNestApplication<NestExpressApplication>(new AppExpressAdapter(), {
     bodyParser: false,
     logger: AppLogger.create(settings.LOG_LEVEL as 'error', 'pretty'),
   });

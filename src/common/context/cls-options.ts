@@ -9,6 +9,9 @@ import { normaliseIp, resolveRequestId } from './request-id';
  */
 export const clsMiddlewareOptions: ClsMiddlewareOptions = {
   generateId: true,
+  // No proxy providers here: resolving them (the default) cost every request a dynamic require() and
+  // an extra await for nothing.
+  resolveProxyProviders: false,
   idGenerator: (req: Request) => resolveRequestId(req.headers['x-request-id']),
   setup: (store: ClsService, req: Request, res: Response) => {
     const cls = store as ClsService<RequestContextStore>;
