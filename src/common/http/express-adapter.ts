@@ -29,7 +29,10 @@ export class AppExpressAdapter extends ExpressAdapter {
   }
 }
 
-/** Request and response classes whose prototypes are Express's `app.request` and `app.response`. */
+/**
+ * Request and response classes standing in for Express's `app.request` and `app.response`, which
+ * become the classes' prototypes (so what Express sets per request is what Node created).
+ */
 function serverClasses(app: Express): {
   IncomingMessage: typeof IncomingMessage;
   ServerResponse: typeof ServerResponse;
