@@ -213,7 +213,7 @@ export async function runQueriesTarget(ctx: BenchContext, app: ChildApp): Promis
         name: `feed page (chain order, after position ${fmtInt(Number(feedAfter))})`,
         http: `/feed?after=${feedAfter}&limit=50`,
         // The SQL twin: the next 50 chain rows, one probe of each event (a plain join is planned as a
-        // hash join of the whole chain; see FEED_SQL).
+        // hash join of the whole chain; see buildFeedQuery).
         sql: `SELECT * FROM (SELECT * FROM audit_chain WHERE chain_pos > $1::bigint ORDER BY chain_pos LIMIT 50) c
           LEFT JOIN LATERAL (SELECT * FROM audit_logs a WHERE a.seq = c.seq AND a.occurred_at = c.occurred_at OFFSET 0) a
           ON true ORDER BY c.chain_pos`,

@@ -332,29 +332,35 @@ export function buildStatsQuery(filters: AuditFilters, groupBy: StatsGroup): Bui
   };
 }
 
-/** A row of FEED_SQL: a chain row with its event, or with NULL event columns when the event is gone. */
+/** A row of buildFeedQuery: a chain row with its event, or with NULL event columns when the event is gone. */
 export type AuditFeedRow = { chain_pos: string; prev_hash: string; hash: string } & (
   AuditItemRow | { [K in keyof AuditItemRow]: null }
 );
 
 /**
- * The feed: the chain rows after chain position $1, in chain order, at most $2, each with its event.
- * Chain positions are handed out by one sealer at a time and each sealing transaction commits its
- * positions at once, so a reader always sees a prefix of the chain: paging by position never skips an
- * event, however late its own transaction committed (paging by occurred_at can: see
- * docs/audit-api.md). The plan: the first $2 positions from a merge of the chain partitions' primary
- * keys, then one probe of each event's partition. (A plain join is estimated at one row, since
+ * The feed: the chain rows after chain position $1, in chain order, at most `limit`, each with its
+ * event. Chain positions are handed out by one sealer at a time and each sealing transaction commits
+ * its positions at once, so a reader always sees a prefix of the chain: paging by position never skips
+ * an event, however late its own transaction committed (paging by occurred_at can: see
+ * docs/audit-api.md). The plan: the first `limit` positions from a merge of the chain partitions'
+ * primary keys, then one probe of each event's partition. (A plain join is estimated at one row, since
  * PostgreSQL multiplies the selectivities of seq and occurred_at, and planned as a hash join of the
  * whole chain with every event; OFFSET 0 keeps the probe from being flattened back into that join.)
  * A chain row whose event is gone (removed: verify reports it) comes back with NULL event columns, so
  * the page still moves past it. Every event read here is chained: `sealed` needs no probe of the queue.
+ *
+ * The LIMIT is inlined (see PageOptions.inlineLimit) so that the prepared statement gets a generic
+ * plan: with `LIMIT $2` PostgreSQL's plan cache kept planning it for every call, over every partition
+ * of both tables (measured on the 2 M bench database: 2.2 ms per call, 0.5 ms with the generic plan).
  */
-export const FEED_SQL = `SELECT ${itemColumns('true')}, c.chain_pos::text AS chain_pos,
+export function buildFeedQuery(limit: number): string {
+  return `SELECT ${itemColumns('true')}, c.chain_pos::text AS chain_pos,
     encode(c.prev_hash, 'hex') AS prev_hash, encode(c.hash, 'hex') AS hash
   FROM (SELECT c.chain_pos, c.seq, c.occurred_at, c.prev_hash, c.hash FROM audit_chain c
-         WHERE c.chain_pos > $1::bigint ORDER BY c.chain_pos LIMIT $2) c
+         WHERE c.chain_pos > $1::bigint ORDER BY c.chain_pos LIMIT ${inlineLimit(limit)}) c
   LEFT JOIN LATERAL (SELECT * FROM audit_logs e WHERE e.seq = c.seq AND e.occurred_at = c.occurred_at OFFSET 0) a ON true
   ORDER BY c.chain_pos`;
+}
 
 /** One item by id. */
 export function buildItemQuery(id: string): BuiltQuery {

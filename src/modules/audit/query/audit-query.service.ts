@@ -23,10 +23,10 @@ import {
   AuditItemRow,
   buildCountQuery,
   buildExportQuery,
+  buildFeedQuery,
   buildItemQuery,
   buildPageQuery,
   buildSearchWalkQuery,
-  FEED_SQL,
   HEAD_RATE_ROWS,
   HEAD_RATE_SQL,
   type AuditFeedRow,
@@ -109,7 +109,10 @@ function timeOnly(filters: AuditFilters): boolean {
   );
 }
 
-/** Statement key of FEED_SQL (a named prepared statement: its plan is the same for every page). */
+/**
+ * Statement key prefix of the feed (buildFeedQuery): a named prepared statement per page size (the
+ * LIMIT is inlined), whose generic plan serves every position.
+ */
 export const FEED_KEY = 'audit_feed';
 
 /** Rows per FETCH of the export cursor: memory stays flat whatever the export's size. */
@@ -427,15 +430,17 @@ export class AuditQueryService {
   }
 
   /**
-   * The chain-ordered feed for SIEM pulls (FEED_SQL): gap-free, each item with its chain link. Only
+   * The chain-ordered feed for SIEM pulls (buildFeedQuery): gap-free, each item with its chain link. Only
    * chained events appear (the sealer chains new ones within AUDIT_SEAL_INTERVAL_MS).
    */
   async feed(dto: AuditFeedQueryDto): Promise<AuditFeedPageDto> {
     this.audit.addMetadata({ view: 'feed', after: dto.after, limit: dto.limit });
-    const rows = await preparedQuery<AuditFeedRow>(this.txHost.tx, FEED_KEY, FEED_SQL, [
-      String(dto.after),
-      dto.limit,
-    ]);
+    const rows = await preparedTextQuery<AuditFeedRow>(
+      this.txHost.tx,
+      FEED_KEY,
+      buildFeedQuery(dto.limit),
+      [String(dto.after)],
+    );
     const items: AuditFeedItemDto[] = [];
     for (const r of rows)
       if (r.id !== null)
