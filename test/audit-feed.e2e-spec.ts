@@ -2,6 +2,12 @@ import { Client } from 'pg';
 import { AUDIT_INSERT_COLUMNS, auditInsertValues } from '../src/modules/audit/audit-writer';
 import { AuditSealer } from '../src/modules/audit/integrity/audit-sealer.service';
 import { canonicalSelect, ChainRow, eventHash } from '../src/modules/audit/integrity/canonical';
+import { buildFeedQuery } from '../src/modules/audit/query/audit-query.builder';
+import { AuditQueryService } from '../src/modules/audit/query/audit-query.service';
+import { AuditFeedQueryDto } from '../src/modules/audit/query/dto/audit-query.dto';
+import { TransactionRunner } from '../src/database/transaction-runner';
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { Tx } from '../src/database/transaction';
 import { eventsOfRequest, rid } from './support/audit';
 import { insertApiKey, insertRows, seedRow } from './support/audit-seed';
 import { expectErrorShape } from './support/error-shape';
@@ -185,6 +191,25 @@ describe('admin audit API: the chain-ordered feed', () => {
       outcome: 'success',
       metadata: expect.objectContaining({ view: 'feed', after: 3, limit: 4, rowCount: 4 }),
     });
+  });
+
+  it('runs as a prepared statement per page size whose generic plan serves every position', async () => {
+    // With `LIMIT $2` PostgreSQL's plan cache never chose the generic plan and planned every page over
+    // every partition; the LIMIT is inlined, so from the sixth page on one plan serves every position.
+    const statements = await t.app.get(TransactionRunner).run(async () => {
+      const service = t.app.get(AuditQueryService);
+      for (let after = 0; after < 8; after++)
+        await service.feed(Object.assign(new AuditFeedQueryDto(), { after, limit: 3 }));
+      await service.feed(Object.assign(new AuditFeedQueryDto(), { after: 0, limit: 4 }));
+      return t.app.get<Tx>(TransactionHost).tx.query<{ statement: string; generic: number }[]>(
+        `SELECT statement, generic_plans::int AS generic FROM pg_prepared_statements
+          WHERE statement IN ($1, $2) ORDER BY statement`,
+        [buildFeedQuery(3), buildFeedQuery(4)],
+      );
+    });
+    const bySize = new Map(statements.map((s) => [s.statement, s.generic]));
+    expect(bySize.size).toBe(2);
+    expect(bySize.get(buildFeedQuery(3))).toBeGreaterThan(0);
   });
 
   it('serves an API key with the audit:read scope and refuses one without it', async () => {
