@@ -1,13 +1,13 @@
+import { TransactionHost } from '@nestjs-cls/transactional';
 import { Client } from 'pg';
+import type { Tx } from '../src/database/transaction';
+import { TransactionRunner } from '../src/database/transaction-runner';
 import { AUDIT_INSERT_COLUMNS, auditInsertValues } from '../src/modules/audit/audit-writer';
 import { AuditSealer } from '../src/modules/audit/integrity/audit-sealer.service';
 import { canonicalSelect, ChainRow, eventHash } from '../src/modules/audit/integrity/canonical';
 import { buildFeedQuery } from '../src/modules/audit/query/audit-query.builder';
 import { AuditQueryService } from '../src/modules/audit/query/audit-query.service';
 import { AuditFeedQueryDto } from '../src/modules/audit/query/dto/audit-query.dto';
-import { TransactionRunner } from '../src/database/transaction-runner';
-import { TransactionHost } from '@nestjs-cls/transactional';
-import type { Tx } from '../src/database/transaction';
 import { eventsOfRequest, rid } from './support/audit';
 import { insertApiKey, insertRows, seedRow } from './support/audit-seed';
 import { expectErrorShape } from './support/error-shape';
