@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditEventRow } from '../src/modules/audit/audit.types';
-import { buildPageQuery } from '../src/modules/audit/query/audit-query.builder';
+import { actionsForPrefix, buildPageQuery } from '../src/modules/audit/query/audit-query.builder';
 import {
   GENERIC_PAGE_KEY,
   PINNED_PAGE_KEY,
@@ -181,6 +181,43 @@ describe('admin audit API: newest-first pages across the recent slice', () => {
     expect(statements).toHaveLength(1);
     expect(statements[0].name.startsWith(`${GENERIC_PAGE_KEY}_`)).toBe(true);
     expect(statements[0].generic + statements[0].custom).toBeGreaterThanOrEqual(runs);
+  });
+
+  it('pages filtered by action (one, or a prefix) equal the single-statement order, past newer events of other actions', async () => {
+    // Read one action at a time (buildPageQuery): the 50 task.created events are newer than the 16
+    // task.updated ones, and the test's own requests keep writing audit.viewed events newer than both.
+    const byAction = async (actions: string[], order: 'desc' | 'asc', to?: string): Promise<string[]> =>
+      (
+        await t.query<{ id: string }>(
+          `SELECT a.id FROM audit_logs a
+            WHERE a.action = ANY($1::text[]) AND ($2::timestamptz IS NULL OR a.occurred_at <= $2::timestamptz)
+            ORDER BY a.occurred_at ${order}, a.id ${order}`,
+          [actions, to ?? null],
+        )
+      ).map((r) => r.id);
+    const task = actionsForPrefix('task');
+    expect(task).toEqual(expect.arrayContaining(['task.created', 'task.updated']));
+    expect(await byAction(['task.updated'], 'desc')).toHaveLength(13);
+    for (const limit of [1, 3, 50]) {
+      expect(await walk('action=task.updated', limit)).toEqual(await byAction(['task.updated'], 'desc'));
+      expect(await walk('action=task.*', limit)).toEqual(await byAction(task, 'desc'));
+    }
+    const edge = new Date(edgeTo).toISOString();
+    expect(await walk(`action=task.*&to=${encodeURIComponent(edge)}`, 2)).toEqual(
+      await byAction(task, 'desc', edge),
+    );
+    // Oldest first (a tail: nextCursor is always set), page after page until an empty one.
+    const asc: string[] = [];
+    let cursor: string | null = null;
+    for (let n = 0; n < 100; n++) {
+      const body = await page(
+        `action=task.*&order=asc&limit=7${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      );
+      if (body.items.length === 0) break;
+      asc.push(...body.items.map((i) => i.id));
+      cursor = body.nextCursor;
+    }
+    expect(asc).toEqual(await byAction(task, 'asc'));
   });
 
   it('the errors view and unfiltered lists are served the same way', async () => {

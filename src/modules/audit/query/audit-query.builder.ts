@@ -137,8 +137,7 @@ function whereClauses(f: AuditFilters, p: ValueSink): string[] {
   if (f.actorId !== undefined) w.push(`a.actor_id = ${p.add(f.actorId)}`);
   if (f.actorType !== undefined) w.push(`a.actor_type = ${p.add(f.actorType)}`);
   if (f.action !== undefined) {
-    if (f.action.endsWith('.*'))
-      w.push(`a.action = ANY(${p.add(actionsForPrefix(f.action.slice(0, -2)))}::text[])`);
+    if (f.action.endsWith('.*')) w.push(`a.action = ANY(${p.add(actionsOf(f.action))}::text[])`);
     else w.push(`a.action = ${p.add(f.action)}`);
   }
   if (f.category !== undefined) w.push(`a.category = ${p.add(f.category)}`);
@@ -204,10 +203,38 @@ function inlineLimit(n: number): string {
   return String(n);
 }
 
-/** One page of items, newest (or oldest) first, by keyset `(occurred_at, id)` or by offset. */
+/** The catalogue actions an `action` filter stands for: itself, or every action of a `prefix.*`. */
+function actionsOf(action: string): string[] {
+  return action.endsWith('.*') ? actionsForPrefix(action.slice(0, -2)) : [action];
+}
+
+/** Whether `f` filters by action and by nothing else but time (`from`, `to`). */
+function actionAndTimeOnly(f: AuditFilters): f is AuditFilters & { action: string } {
+  return (
+    f.action !== undefined &&
+    Object.entries(f).every(([key, value]) => value === undefined || ['action', 'from', 'to'].includes(key))
+  );
+}
+
+/**
+ * One page of items, newest (or oldest) first, by keyset `(occurred_at, id)` or by offset.
+ *
+ * A keyset page filtered by action (and time) alone is read one action at a time: for each action of
+ * the filter, its first rows in page order from the action index (`unnest` of the actions, a LATERAL
+ * subquery with the page's bounds and LIMIT), then the page from those. Each action's rows are read in
+ * order from `(action, occurred_at DESC)` whatever happened lately. As one statement over `action =
+ * ANY(…)`, PostgreSQL estimated the page from the action's share of all rows and walked the time index,
+ * filtering: after a burst of other events (an audited reader writes one per call) it read every one of
+ * them (measured: 60,000 recent `audit.viewed` events, `user.*` 18.5 ms → 2.8 ms, `task.updated` 14.4 →
+ * 2.4 ms; a rare action and `audit.viewed` itself unchanged, ~1.3 ms). Each action's first rows include
+ * every row of it that belongs to the page, so the page is the one the single statement returns.
+ */
 export function buildPageQuery(filters: AuditFilters, page: PageOptions): BuiltQuery {
   const p = new Params();
-  const w = whereClauses(filters, p);
+  const perAction = actionAndTimeOnly(filters) && !page.offset;
+  const actions = perAction ? p.add(actionsOf(filters.action)) : undefined;
+  const w = whereClauses(perAction ? { ...filters, action: undefined } : filters, p);
+  if (actions !== undefined) w.push('a.action = f.action');
   if (page.after) w.push(keysetClause(page.after, page.order, p));
   const slice = page.slice;
   const above = slice?.above !== undefined ? p.add(slice.above) : undefined;
@@ -218,6 +245,13 @@ export function buildPageQuery(filters: AuditFilters, page: PageOptions): BuiltQ
   const dir = page.order === 'desc' ? 'DESC' : 'ASC';
   const order = `ORDER BY a.occurred_at ${dir}, a.id ${dir}`;
   const limit = `LIMIT ${page.inlineLimit ? inlineLimit(page.limit) : p.add(page.limit)}`;
+  if (actions !== undefined) {
+    const each = `SELECT * FROM audit_logs a ${whereSql(w)} ${order} ${limit}`;
+    return {
+      sql: `SELECT ${AUDIT_ITEM_COLUMNS} FROM unnest(${actions}::text[]) AS f(action) CROSS JOIN LATERAL (${each}) a ${order} ${limit}`,
+      params: p.values,
+    };
+  }
   // An offset page computes its item columns (the queue probe, to_char, host) for the rows it returns
   // only: in one SELECT they would be computed for every skipped row too (offset 10,000 on the 2 M
   // bench database: 20 ms of execution, 4.6 ms this way).
