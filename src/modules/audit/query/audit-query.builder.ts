@@ -208,12 +208,16 @@ function actionsOf(action: string): string[] {
   return action.endsWith('.*') ? actionsForPrefix(action.slice(0, -2)) : [action];
 }
 
+/** Whether `f` sets no filter but those named in `keys` (if any). */
+export function onlyFilters(f: AuditFilters, keys: readonly (keyof AuditFilters)[]): boolean {
+  return Object.entries(f).every(
+    ([key, value]) => value === undefined || keys.includes(key as keyof AuditFilters),
+  );
+}
+
 /** Whether `f` filters by action and by nothing else but time (`from`, `to`). */
 function actionAndTimeOnly(f: AuditFilters): f is AuditFilters & { action: string } {
-  return (
-    f.action !== undefined &&
-    Object.entries(f).every(([key, value]) => value === undefined || ['action', 'from', 'to'].includes(key))
-  );
+  return f.action !== undefined && onlyFilters(f, ['action', 'from', 'to']);
 }
 
 /**

@@ -32,6 +32,7 @@ import {
   type AuditFeedRow,
   buildStatsQuery,
   KeysetPosition,
+  onlyFilters,
   SortOrder,
 } from './audit-query.builder';
 import type {
@@ -104,9 +105,7 @@ export const SEARCH_WALK_KEY = 'audit_search_walk';
 
 /** Whether `filters` bound the page by time only (`from`, `to`), if at all. */
 function timeOnly(filters: AuditFilters): boolean {
-  return Object.entries(filters).every(
-    ([key, value]) => value === undefined || key === 'from' || key === 'to',
-  );
+  return onlyFilters(filters, ['from', 'to']);
 }
 
 /**
@@ -435,12 +434,9 @@ export class AuditQueryService {
    */
   async feed(dto: AuditFeedQueryDto): Promise<AuditFeedPageDto> {
     this.audit.addMetadata({ view: 'feed', after: dto.after, limit: dto.limit });
-    const rows = await preparedTextQuery<AuditFeedRow>(
-      this.txHost.tx,
-      FEED_KEY,
-      buildFeedQuery(dto.limit),
-      [String(dto.after)],
-    );
+    const rows = await preparedTextQuery<AuditFeedRow>(this.txHost.tx, FEED_KEY, buildFeedQuery(dto.limit), [
+      String(dto.after),
+    ]);
     const items: AuditFeedItemDto[] = [];
     for (const r of rows)
       if (r.id !== null)
