@@ -1,7 +1,4 @@
-import { TransactionHost } from '@nestjs-cls/transactional';
 import { Client } from 'pg';
-import type { Tx } from '../src/database/transaction';
-import { TransactionRunner } from '../src/database/transaction-runner';
 import { AUDIT_INSERT_COLUMNS, auditInsertValues } from '../src/modules/audit/audit-writer';
 import { AuditSealer } from '../src/modules/audit/integrity/audit-sealer.service';
 import { canonicalSelect, ChainRow, eventHash } from '../src/modules/audit/integrity/canonical';
@@ -12,6 +9,7 @@ import { eventsOfRequest, rid } from './support/audit';
 import { insertApiKey, insertRows, seedRow } from './support/audit-seed';
 import { expectErrorShape } from './support/error-shape';
 import { bearer, loginAdmin } from './support/factories';
+import { onOneConnection } from './support/prepared';
 import { createTestApp, onServer, TestApp } from './support/test-app';
 
 interface FeedItem {
@@ -196,17 +194,12 @@ describe('admin audit API: the chain-ordered feed', () => {
   it('runs as a prepared statement per page size whose generic plan serves every position', async () => {
     // With `LIMIT $2` PostgreSQL's plan cache never chose the generic plan and planned every page over
     // every partition; the LIMIT is inlined, so from the sixth page on one plan serves every position.
-    const statements = await t.app.get(TransactionRunner).run(async () => {
-      const service = t.app.get(AuditQueryService);
+    const service = t.app.get(AuditQueryService);
+    const { statements } = await onOneConnection(t, async () => {
       for (let after = 0; after < 8; after++)
         await service.feed(Object.assign(new AuditFeedQueryDto(), { after, limit: 3 }));
       await service.feed(Object.assign(new AuditFeedQueryDto(), { after: 0, limit: 4 }));
-      return t.app.get<Tx>(TransactionHost).tx.query<{ statement: string; generic: number }[]>(
-        `SELECT statement, generic_plans::int AS generic FROM pg_prepared_statements
-          WHERE statement IN ($1, $2) ORDER BY statement`,
-        [buildFeedQuery(3), buildFeedQuery(4)],
-      );
-    });
+    }, [buildFeedQuery(3), buildFeedQuery(4)]);
     const bySize = new Map(statements.map((s) => [s.statement, s.generic]));
     expect(bySize.size).toBe(2);
     expect(bySize.get(buildFeedQuery(3))).toBeGreaterThan(0);

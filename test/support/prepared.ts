@@ -12,9 +12,31 @@ export interface PreparedStatementRow {
 }
 
 /**
- * Lists `dto` `runs` times in one transaction (so on one connection: prepared statements belong to a
- * session), then reads that connection's prepared statements whose text is `statement`. Returns each
- * run's item ids and those statements with their plan counts.
+ * Runs `work` in one transaction (so on one connection: prepared statements belong to a session), then
+ * reads that connection's prepared statements whose text is one of `statements`, with their plan counts.
+ */
+export async function onOneConnection<T>(
+  t: TestApp,
+  work: () => Promise<T>,
+  statements: string[],
+): Promise<{ result: T; statements: (PreparedStatementRow & { statement: string })[] }> {
+  return t.app.get(TransactionRunner).run(async () => {
+    const result = await work();
+    const rows = await t.app
+      .get<Tx>(TransactionHost)
+      .tx.query<(PreparedStatementRow & { statement: string })[]>(
+        `SELECT name, statement, generic_plans::int AS generic, custom_plans::int AS custom
+         FROM pg_prepared_statements WHERE statement = ANY($1::text[]) ORDER BY statement`,
+        [statements],
+      );
+    return { result, statements: rows };
+  });
+}
+
+/**
+ * Lists `dto` `runs` times on one connection (onOneConnection), then reads that connection's prepared
+ * statements whose text is `statement`. Returns each run's item ids and those statements with their
+ * plan counts.
  */
 export async function listOnOneConnection(
   t: TestApp,
@@ -22,15 +44,11 @@ export async function listOnOneConnection(
   runs: number,
   statement: string,
 ): Promise<{ pages: string[][]; statements: PreparedStatementRow[] }> {
-  return t.app.get(TransactionRunner).run(async () => {
-    const service = t.app.get(AuditQueryService);
+  const service = t.app.get(AuditQueryService);
+  const { result: pages, statements } = await onOneConnection(t, async () => {
     const pages: string[][] = [];
     for (let i = 0; i < runs; i++) pages.push((await service.list(dto)).items.map((item) => item.id));
-    const statements = await t.app.get<Tx>(TransactionHost).tx.query<PreparedStatementRow[]>(
-      `SELECT name, generic_plans::int AS generic, custom_plans::int AS custom FROM pg_prepared_statements
-        WHERE statement = $1`,
-      [statement],
-    );
-    return { pages, statements };
-  });
+    return pages;
+  }, [statement]);
+  return { pages, statements };
 }
