@@ -1,7 +1,7 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import { AppModule } from '../../src/app.module';
 import { TransactionRunner } from '../../src/database/transaction-runner';
 import { AuditEventFactory } from '../../src/modules/audit/audit-event.factory';
@@ -15,6 +15,7 @@ import {
   BENCH_SIGNING_KEY,
 } from '../lib/child-app';
 import type { BenchContext } from '../lib/context';
+import { benchClient } from '../lib/db';
 import { failed, table, type TargetResult } from '../lib/report';
 import { fmt, fmtInt, fmtRatio, median, nowMs } from '../lib/stats';
 
@@ -93,7 +94,7 @@ export async function createInProcessContext(ctx: BenchContext): Promise<INestAp
 export async function runIngestionTarget(ctx: BenchContext): Promise<TargetResult> {
   const { cfg } = ctx;
   let app: INestApplicationContext | undefined;
-  const client = new Client({ connectionString: ctx.db.url });
+  const client = benchClient({ connectionString: ctx.db.url });
   try {
     ctx.progress('target 2: starting the application context in-process');
     app = await createInProcessContext(ctx);
