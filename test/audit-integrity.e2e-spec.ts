@@ -1,13 +1,17 @@
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { Tx } from '../src/database/transaction';
 import { TransactionRunner } from '../src/database/transaction-runner';
 import { AuditService } from '../src/modules/audit/audit.service';
-import { AuditSealer } from '../src/modules/audit/integrity/audit-sealer.service';
+import { AuditSealer, queuedEventsSql } from '../src/modules/audit/integrity/audit-sealer.service';
 import { AuditVerifier } from '../src/modules/audit/integrity/audit-verifier.service';
 import { canonicalSelect, ChainRow, eventHash } from '../src/modules/audit/integrity/canonical';
+import { SEALER_LOCK_KEY } from '../src/modules/audit/integrity/locks';
 import { PartitionManager } from '../src/modules/audit/integrity/partition-manager.service';
 import { chainPartitionName, monthPartition } from '../src/modules/audit/integrity/partitions';
 import { auditEvents } from './support/audit';
 import { bearer, createUser, loginAdmin } from './support/factories';
 import { deleteEvents, eventAt, seqAt, tamperAndVerify } from './support/integrity';
+import { onOneConnection } from './support/prepared';
 import { createTestApp, TestApp } from './support/test-app';
 
 async function recordEvents(t: TestApp, n: number): Promise<void> {
@@ -90,6 +94,29 @@ describe('audit integrity: chain, checkpoints, verify, partitions', () => {
     });
     expect(v.checkpointsChecked).toBe(cps.length);
     expect(await sealer.sealOnce()).toEqual({ locked: true, sealed: 0, checkpoints: 0 });
+  });
+
+  it("the sealer's batch read is one prepared statement per batch size, whose generic plan serves every run", async () => {
+    // With `LIMIT $2` PostgreSQL's plan cache planned every run over every partition (custom plans only).
+    const { result, statements } = await onOneConnection(t, async () => {
+      const [{ locked }] = await t.app
+        .get<Tx>(TransactionHost)
+        .tx.query<{ locked: boolean }[]>('SELECT pg_try_advisory_xact_lock($1) AS locked', [SEALER_LOCK_KEY]);
+      expect(locked).toBe(true);
+      let sealed = 0;
+      for (let run = 0; run < 8; run++) {
+        await recordEvents(t, 3);
+        sealed += (await sealer.sealPending(undefined, 1000)).sealed;
+      }
+      return sealed;
+    }, [queuedEventsSql(1000)]);
+    expect(result).toBe(24);
+    expect(statements).toHaveLength(1);
+    expect(statements[0].generic + statements[0].custom).toBeGreaterThanOrEqual(8);
+    expect(statements[0].generic).toBeGreaterThan(0);
+    const v = await t.app.get(AuditVerifier).verify();
+    expect(v.valid).toBe(true);
+    expect(v.unsealed).toBe(0);
   });
 
   it('the hash is SHA-256(prev_hash ‖ canonical text) recomputed identically from the stored row', async () => {

@@ -8,7 +8,7 @@ import {
   KeysetPosition,
 } from '../src/modules/audit/query/audit-query.builder';
 import { volumeInsertSql } from './support/audit-volume';
-import { QUEUED_EVENTS_SQL } from '../src/modules/audit/integrity/audit-sealer.service';
+import { queuedEventsSql } from '../src/modules/audit/integrity/audit-sealer.service';
 import { PartitionManager } from '../src/modules/audit/integrity/partition-manager.service';
 import { createTestApp, onServer, TestApp } from './support/test-app';
 
@@ -305,10 +305,18 @@ function nodes(plan: PlanNode): PlanNode[] {
     await t.query('ANALYZE audit_pending');
     const [{ n }] = await t.query<{ n: string }>(`SELECT count(*)::text AS n FROM audit_pending`);
     expect(Number(n)).toBeGreaterThanOrEqual(ROWS);
-    const planNodes = await plan({ sql: QUEUED_EVENTS_SQL, params: ['0', 1000] });
+    const read = { sql: queuedEventsSql(1000), params: ['0'] };
+    const planNodes = await plan(read);
     expect(await bigSeqScans(planNodes)).toEqual([]);
     expect(planNodes.some((n) => n['Node Type'] === 'Nested Loop')).toBe(true);
     expect(planNodes.some((n) => n['Index Name'] === 'audit_pending_pk')).toBe(true);
+    // As the sealer runs it: a named statement (LIMIT inlined) whose cached generic plan is the same
+    // nested loop of probes.
+    const { cached, generic } = await cachedPlan(read);
+    expect(generic).toBeGreaterThan(0);
+    expect(await bigSeqScans(cached)).toEqual([]);
+    expect(cached.some((n) => n['Node Type'] === 'Nested Loop')).toBe(true);
+    expect(cached.some((n) => n['Index Name'] === 'audit_pending_pk')).toBe(true);
   });
   it('the feed (chain order) over 1,000,000 chained events: index scans only, also as a prepared statement', async () => {
     // Chain rows for every generated event (placeholder hashes: only the plan is looked at here).

@@ -22,3 +22,14 @@ export function sqlLiteral(value: unknown): string {
   if (Array.isArray(value)) return value.length === 0 ? `'{}'` : `ARRAY[${value.map(sqlLiteral).join(', ')}]`;
   throw new Error(`sqlLiteral: unsupported value of type ${typeof value}`);
 }
+
+/**
+ * A LIMIT as SQL text, for a prepared statement meant to be cached with a generic plan: with `LIMIT $n`
+ * PostgreSQL costs a generic plan for a tenth of the rows and its plan cache keeps planning every call
+ * (see docs/performance.md). Only a positive integer may be inlined.
+ */
+export function sqlLimit(n: number): string {
+  if (!(Number.isSafeInteger(n) && n > 0))
+    throw new Error(`an inline LIMIT must be a positive integer, not ${n}`);
+  return String(n);
+}

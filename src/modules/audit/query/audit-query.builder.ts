@@ -1,4 +1,4 @@
-import { sqlLiteral } from '../../../database/sql-literal';
+import { sqlLimit, sqlLiteral } from '../../../database/sql-literal';
 import { AUDIT_ACTION_NAMES } from '../audit.catalogue';
 
 /**
@@ -196,13 +196,6 @@ function keysetClause(after: KeysetPosition, order: SortOrder, p: ValueSink): st
     : `a.occurred_at >= ${ts}::timestamptz AND (a.occurred_at, a.id) > (${ts}::timestamptz, ${id}::uuid)`;
 }
 
-/** A LIMIT as SQL text: only a positive integer may be inlined. */
-function inlineLimit(n: number): string {
-  if (!(Number.isSafeInteger(n) && n > 0))
-    throw new Error(`an inline LIMIT must be a positive integer, not ${n}`);
-  return String(n);
-}
-
 /** The catalogue actions an `action` filter stands for: itself, or every action of a `prefix.*`. */
 function actionsOf(action: string): string[] {
   return action.endsWith('.*') ? actionsForPrefix(action.slice(0, -2)) : [action];
@@ -248,7 +241,7 @@ export function buildPageQuery(filters: AuditFilters, page: PageOptions): BuiltQ
     w.push(`${AUDIT_SEARCH_HOUR} >= date_trunc('hour', ${above}::timestamptz AT TIME ZONE 'UTC')`);
   const dir = page.order === 'desc' ? 'DESC' : 'ASC';
   const order = `ORDER BY a.occurred_at ${dir}, a.id ${dir}`;
-  const limit = `LIMIT ${page.inlineLimit ? inlineLimit(page.limit) : p.add(page.limit)}`;
+  const limit = `LIMIT ${page.inlineLimit ? sqlLimit(page.limit) : p.add(page.limit)}`;
   if (actions !== undefined) {
     const each = `SELECT * FROM audit_logs a ${whereSql(w)} ${order} ${limit}`;
     return {
@@ -292,7 +285,7 @@ export function buildSearchWalkQuery(
   if (q === undefined) throw new Error('buildSearchWalkQuery: no q');
   const p = new Params();
   // Both LIMITs inline for a statement meant to be cached with a generic plan (see PageOptions.inlineLimit).
-  const limit = (n: number): string => (page.inlineLimit ? inlineLimit(n) : p.add(n));
+  const limit = (n: number): string => (page.inlineLimit ? sqlLimit(n) : p.add(n));
   const w = whereClauses(others, p);
   if (page.after) w.push(keysetClause(page.after, 'desc', p));
   const newest = `SELECT * FROM audit_logs a ${whereSql(w)} ORDER BY a.occurred_at DESC, a.id DESC LIMIT ${limit(page.walkRows)}`;
@@ -395,7 +388,7 @@ export function buildFeedQuery(limit: number): string {
   return `SELECT ${itemColumns('true')}, c.chain_pos::text AS chain_pos,
     encode(c.prev_hash, 'hex') AS prev_hash, encode(c.hash, 'hex') AS hash
   FROM (SELECT c.chain_pos, c.seq, c.occurred_at, c.prev_hash, c.hash FROM audit_chain c
-         WHERE c.chain_pos > $1::bigint ORDER BY c.chain_pos LIMIT ${inlineLimit(limit)}) c
+         WHERE c.chain_pos > $1::bigint ORDER BY c.chain_pos LIMIT ${sqlLimit(limit)}) c
   LEFT JOIN LATERAL (SELECT * FROM audit_logs e WHERE e.seq = c.seq AND e.occurred_at = c.occurred_at OFFSET 0) a ON true
   ORDER BY c.chain_pos`;
 }
