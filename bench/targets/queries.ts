@@ -247,6 +247,7 @@ export async function runQueriesTarget(ctx: BenchContext, app: ChildApp): Promis
       // baseline 10: the time bound.
       const slow = warmest > SLOW_MS;
       const calls = spec.cursorServed && !slow ? cfg.queryCalls : Math.max(10, Math.min(cfg.queryCalls, 50));
+      gc.collect();
       const sqlCalls = slow ? Math.min(calls, 10) : calls;
       for (let i = 0; i < calls; i++) {
         const runHttp = async (): Promise<void> => {
