@@ -3,7 +3,7 @@ import { InjectTransactionHost } from '@nestjs-cls/transactional';
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../../../config/app-config';
 import type { Tx } from '../../../database/transaction';
-import { preparedQuery } from '../../../database/prepared-statement';
+import { preparedQuery, preparedTextQuery } from '../../../database/prepared-statement';
 import { sqlLimit } from '../../../database/sql-literal';
 import { TransactionRunner } from '../../../database/transaction-runner';
 import {
@@ -58,7 +58,7 @@ export interface SealResult {
  * event. A plain join let the planner hash-join a large queue (a backlog, a bulk load) against a
  * sequential scan of every partition, once per batch (measured: 100,000 queued events sealed at ~2,700
  * rows/s instead of ~24,000): it costs the nested loop as if every partition were probed per event,
- * not knowing that run-time pruning leaves one. Run as a named prepared statement, one per LIMIT (inlined:
+ * not knowing that run-time pruning leaves one. Run as a named prepared statement per LIMIT (inlined;
  * with `LIMIT $2` PostgreSQL's plan cache never took the generic plan and planned every run over every
  * partition; measured 2026-12-07 on the 2 M bench database, 209 queued events: 1.6–2.0 ms planning +
  * 0.7–1.0 ms execution per run, then 0.01 ms planning once the generic plan is cached).
@@ -149,7 +149,7 @@ export class AuditSealer {
     while (sealed < maxRows) {
       const limit = Math.min(BATCH, maxRows - sealed);
       const tx = this.txHost.tx;
-      const rows = await preparedQuery<ChainRow>(tx, `audit_seal_read_${limit}`, queuedEventsSql(limit), [
+      const rows = await preparedTextQuery<ChainRow>(tx, 'audit_seal_read', queuedEventsSql(limit), [
         afterSeq,
       ]);
       if (rows.length === 0) break;
