@@ -220,6 +220,62 @@ describe('admin audit API: newest-first pages across the recent slice', () => {
     expect(asc).toEqual(await byAction(task, 'asc'));
   });
 
+  it('oldest-first tails, with and without from/to, by actor and by action, equal the single-statement order', async () => {
+    // A lower time bound without an upper one (`from`, an oldest-first cursor) is compared with a value
+    // the planner cannot see, plus the first of its month (buildPageQuery, lowerTimeBound); with `to`
+    // it is plain. Either way the pages must be those of one plain statement.
+    const ordered = async (where: string, params: unknown[], order: 'asc' | 'desc'): Promise<string[]> =>
+      (
+        await t.query<{ id: string }>(
+          `SELECT a.id FROM audit_logs a WHERE ${where} ORDER BY a.occurred_at ${order}, a.id ${order}`,
+          params,
+        )
+      ).map((r) => r.id);
+    /** Oldest first until an empty page (a tail's nextCursor is always set). */
+    const tail = async (query: string, limit: number): Promise<string[]> => {
+      const ids: string[] = [];
+      let cursor: string | null = null;
+      for (let n = 0; n < 100; n++) {
+        const body = await page(
+          `${query}&order=asc&limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        );
+        if (body.items.length === 0) return ids;
+        ids.push(...body.items.map((i) => i.id));
+        cursor = body.nextCursor;
+      }
+      throw new Error('the tail did not end');
+    };
+    const enc = (d: number): string => encodeURIComponent(new Date(d).toISOString());
+    const recent = now - 2 * 24 * HOUR;
+    const old = now - 60 * 24 * HOUR;
+    const mine = 'a.actor_id = $1';
+    const all = await ordered(mine, [actorId], 'asc');
+    expect(all).toHaveLength(13);
+    for (const limit of [1, 2, 50]) {
+      expect(await tail(filter, limit)).toEqual(all);
+      expect(await tail(`${filter}&from=${enc(recent)}`, limit)).toEqual(
+        await ordered(`${mine} AND a.occurred_at >= $2`, [actorId, new Date(recent)], 'asc'),
+      );
+      expect(await tail(`${filter}&from=${enc(old)}&to=${enc(edgeTo)}`, limit)).toEqual(
+        await ordered(
+          `${mine} AND a.occurred_at BETWEEN $2 AND $3`,
+          [actorId, new Date(old), new Date(edgeTo)],
+          'asc',
+        ),
+      );
+      const task = 'a.action = ANY($1::text[]) AND a.occurred_at >= $2';
+      expect(await tail(`action=task.*&from=${enc(recent)}`, limit)).toEqual(
+        await ordered(task, [actionsForPrefix('task'), new Date(recent)], 'asc'),
+      );
+    }
+    // Newest first from a recent `from`, by action (the per-action read, its lower bound unestimated).
+    const since = `a.action = 'task.updated' AND a.occurred_at >= $1`;
+    for (const limit of [1, 50])
+      expect(await walk(`action=task.updated&from=${enc(recent)}`, limit)).toEqual(
+        await ordered(since, [new Date(recent)], 'desc'),
+      );
+  });
+
   it('the errors view and unfiltered lists are served the same way', async () => {
     const body = await page('limit=5');
     const [newest] = await t.query<{ id: string }>(
