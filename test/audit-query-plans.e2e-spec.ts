@@ -388,7 +388,7 @@ function nodes(plan: PlanNode): PlanNode[] {
     ['an action prefix', { action: 'task.*' }],
     ["the burst's own action", { action: 'audit.viewed' }],
   ] as [string, AuditFilters][])(
-    'a page filtered by %s from a lower time bound in front of the burst (an oldest-first cursor, from): the page read in order, not the burst',
+    'a page filtered by %s from a lower time bound in front of the burst (an oldest-first cursor, from; a text search walk): the page read in order, not the burst',
     async (_label, f) => {
       await ensureBurst();
       const tenMinutesAgo = new Date(Date.now() - 10 * 60_000).toISOString();
@@ -398,6 +398,17 @@ function nodes(plan: PlanNode): PlanNode[] {
         buildPageQuery({ ...f, from: tenMinutesAgo }, { order: 'asc', limit: 51 }),
         buildPageQuery({ ...f, from: tenMinutesAgo }, { order: 'desc', limit: 51 }),
       ];
+      // A text search's first phase: the newest rows that match the other filters, at most walkRows.
+      // Not by an action prefix: that walk is one statement over `action = ANY(…)`, which walks the time
+      // index through the burst (read one action at a time, walkRows per action, it was slower in the
+      // common case; see docs/performance.md, "Time bounds newer than the statistics").
+      if (!f.action?.endsWith('.*'))
+        pages.push(
+          buildSearchWalkQuery(
+            { ...f, from: tenMinutesAgo, q: 'no such words' },
+            { limit: 51, walkRows: 500 },
+          ),
+        );
       for (const q of pages) {
         const [row] = await t.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
           `EXPLAIN (ANALYZE, FORMAT JSON) ${q.sql}`,

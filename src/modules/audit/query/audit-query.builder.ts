@@ -186,6 +186,13 @@ export interface PageOptions {
   inlineLimit?: boolean;
 }
 
+/** whereClauses for a page (a LIMIT): `from` as a lower time bound, unestimated unless `plainLower`. */
+function pageWhere(f: AuditFilters, p: ValueSink, plainLower: boolean): string[] {
+  const w = whereClauses({ ...f, from: undefined }, p);
+  if (f.from !== undefined) w.unshift(lowerTimeBound('>=', `${p.add(f.from)}::timestamptz`, plainLower));
+  return w;
+}
+
 /**
  * The keyset condition: strictly after `after` in the page order. Oldest first, `after` is a lower
  * bound, unestimated unless `plainLower` (see lowerTimeBound).
@@ -265,14 +272,12 @@ export function buildPageQuery(filters: AuditFilters, page: PageOptions): BuiltQ
   const p = new Params();
   const perAction = actionAndTimeOnly(filters) && !page.offset;
   const actions = perAction ? p.add(actionsOf(filters.action)) : undefined;
-  const w = whereClauses({ ...filters, action: perAction ? undefined : filters.action, from: undefined }, p);
   // Lower time bounds unestimated unless there is an upper one (see lowerTimeBound).
   const plainLower =
     filters.to !== undefined ||
     page.slice?.atOrBelow !== undefined ||
     (!!page.after && page.order === 'desc');
-  if (filters.from !== undefined)
-    w.unshift(lowerTimeBound('>=', `${p.add(filters.from)}::timestamptz`, plainLower));
+  const w = pageWhere({ ...filters, action: perAction ? undefined : filters.action }, p, plainLower);
   if (actions !== undefined) w.push('a.action = f.action');
   if (page.after) w.push(keysetClause(page.after, page.order, p, plainLower));
   const slice = page.slice;
@@ -328,7 +333,7 @@ export function buildSearchWalkQuery(
   const p = new Params();
   // Both LIMITs inline for a statement meant to be cached with a generic plan (see PageOptions.inlineLimit).
   const limit = (n: number): string => (page.inlineLimit ? sqlLimit(n) : p.add(n));
-  const w = whereClauses(others, p);
+  const w = pageWhere(others, p, others.to !== undefined || page.after !== undefined);
   if (page.after) w.push(keysetClause(page.after, 'desc', p));
   const newest = `SELECT * FROM audit_logs a ${whereSql(w)} ORDER BY a.occurred_at DESC, a.id DESC LIMIT ${limit(page.walkRows)}`;
   const text = whereClauses({ q }, p).join(' AND ');
