@@ -217,8 +217,9 @@ const unestimated = (value: string): string => `(SELECT ${value})`;
  * cursor). Unless `plain`: compared with an unestimated value, plus the first of its month as a
  * constant, which selects the monthly partitions when the statement is planned and nothing else.
  *
- * The statistics end at the last ANALYZE (autovacuum's comes after a tenth of a partition has changed:
- * ~80,000 events in a month of 800,000), so for a bound newer than that PostgreSQL estimates a few rows
+ * The statistics end at the last ANALYZE (AuditStatistics runs one each minute once 2 % of a partition,
+ * at least 5,000 rows, has changed: up to 16,000 events of a month of 800,000, or a minute's worth,
+ * are unknown at any time), so for a bound newer than that PostgreSQL estimates a few rows
  * above it, however many arrived since; on a page (a LIMIT) it then reads every one of them and sorts,
  * instead of reading the page in order from an index. Measured on the 2 M bench database with 30,000
  * `audit.viewed` events newer than the statistics, a bound in front of them: oldest first after the
