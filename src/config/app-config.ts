@@ -137,6 +137,13 @@ export class AppConfig {
   get auditIntegrityJobsEnabled(): boolean {
     return this.get('AUDIT_INTEGRITY_JOBS_ENABLED');
   }
+  /** Lock wait per attempt and attempts of partition DDL (integrity/ddl-lock.ts). */
+  get auditDdlLock(): { timeoutMs: number; attempts: number } {
+    return {
+      timeoutMs: this.get('AUDIT_DDL_LOCK_TIMEOUT_MS'),
+      attempts: this.get('AUDIT_DDL_LOCK_ATTEMPTS'),
+    };
+  }
   /** `copy` on a PostgreSQL server, `cursor` on the embedded database, unless AUDIT_EXPORT_STRATEGY says. */
   get auditExportStrategy(): 'copy' | 'cursor' {
     const setting = this.get('AUDIT_EXPORT_STRATEGY');

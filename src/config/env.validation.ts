@@ -181,6 +181,22 @@ export class EnvironmentVariables {
   AUDIT_INTEGRITY_JOBS_ENABLED = true;
 
   /**
+   * Partition maintenance and retention (CREATE … PARTITION OF, DETACH, DROP) wait at most this long
+   * for their lock on audit_logs per attempt: while they wait, every statement on the table queues
+   * behind them (see integrity/ddl-lock.ts).
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  AUDIT_DDL_LOCK_TIMEOUT_MS = 1000;
+
+  /** Attempts of that DDL (0.5 s, 1 s, 2 s … at most 15 s apart) before the job gives up until its next run. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  AUDIT_DDL_LOCK_ATTEMPTS = 8;
+
+  /**
    * How exports are produced: `copy` (formatted in SQL, streamed by COPY … TO STDOUT), `cursor`
    * (FETCH in batches, formatted in JS), or `auto`: copy on a PostgreSQL server, cursor on the
    * embedded database (PGlite runs a COPY to completion without backpressure and ignores cancels).

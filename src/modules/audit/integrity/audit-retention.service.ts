@@ -8,6 +8,7 @@ import { createGzip } from 'node:zlib';
 import { AppConfig } from '../../../config/app-config';
 import type { Tx } from '../../../database/transaction';
 import { TransactionRunner } from '../../../database/transaction-runner';
+import { runPartitionDdl } from './ddl-lock';
 import { AuditService } from '../audit.service';
 import { ArchiveLine, ArchiveManifest, fileSha256 } from './archive-file';
 import { AuditSealer, CheckpointRow } from './audit-sealer.service';
@@ -175,10 +176,15 @@ export class AuditRetention {
       metadata: { manifest },
       occurredAt: now,
     });
-    await tx.query(`ALTER TABLE "audit_logs" DETACH PARTITION "${p.name}"`);
-    await tx.query(`DROP TABLE "${p.name}"`);
-    await tx.query(`ALTER TABLE "audit_chain" DETACH PARTITION "${chain}"`);
-    await tx.query(`DROP TABLE "${chain}"`);
+    // Each needs an ACCESS EXCLUSIVE lock on audit_logs or audit_chain: tried with a short lock wait so
+    // that the app's statements never queue behind them for long (runPartitionDdl).
+    const ddl = [
+      `ALTER TABLE "audit_logs" DETACH PARTITION "${p.name}"`,
+      `DROP TABLE "${p.name}"`,
+      `ALTER TABLE "audit_chain" DETACH PARTITION "${chain}"`,
+      `DROP TABLE "${chain}"`,
+    ];
+    await runPartitionDdl((sql, params) => tx.query(sql, params), ddl, this.config.auditDdlLock);
     this.logger.log(`archived ${count} events of ${p.name} to ${dataPath} and dropped the partition`);
     return manifest;
   }

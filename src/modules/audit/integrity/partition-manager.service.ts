@@ -1,8 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectTransactionHost } from '@nestjs-cls/transactional';
 import type { Tx } from '../../../database/transaction';
+import { AppConfig } from '../../../config/app-config';
 import { TransactionRunner } from '../../../database/transaction-runner';
 import { AuditClock } from './clock';
+import { runPartitionDdl } from './ddl-lock';
 import { PARTITION_LOCK_KEY } from './locks';
 import { monthPartition, partitionDdl } from './partitions';
 
@@ -19,6 +21,7 @@ export class PartitionManager {
     @InjectTransactionHost() private readonly txHost: Tx,
     private readonly transactions: TransactionRunner,
     private readonly clock: AuditClock,
+    private readonly config: AppConfig,
   ) {}
 
   /** Creates the missing partitions for now's month and the next two; returns the names created. */
@@ -35,7 +38,11 @@ export class PartitionManager {
           [p.name],
         );
         if (exists) continue;
-        for (const sql of partitionDdl(p)) await tx.query(sql);
+        await runPartitionDdl(
+          (sql, params) => tx.query(sql, params),
+          partitionDdl(p),
+          this.config.auditDdlLock,
+        );
         created.push(p.name);
       }
       if (created.length) this.logger.log(`created partitions ${created.join(', ')}`);
