@@ -63,6 +63,13 @@ import { createTestApp, onServer, TestApp } from './support/test-app';
     return Promise.race([work.then(() => true), timeout]);
   };
 
+  /** 'done', 'lock timeout', or the error's text, once `job` settles. */
+  const outcomeOf = (job: Promise<unknown>): Promise<string> =>
+    job.then(
+      () => 'done',
+      (e: unknown) => (isLockTimeout(e) ? 'lock timeout' : String(e)),
+    );
+
   const record = (label: string): Promise<void> =>
     t.app.get(TransactionRunner).run(() =>
       t.app.get(AuditService).record({
@@ -77,11 +84,7 @@ import { createTestApp, onServer, TestApp } from './support/test-app';
     const names = [0, 1, 2].map((i) => monthPartition(future, i).name);
     await holdReader();
     try {
-      const ensuring = t.app.get(PartitionManager).ensure(future);
-      const outcome = ensuring.then(
-        () => 'created',
-        (e: unknown) => (isLockTimeout(e) ? 'lock timeout' : String(e)),
-      );
+      const outcome = outcomeOf(t.app.get(PartitionManager).ensure(future));
       await ddlWaiting();
       expect(await finishesMeanwhile(record('during the DDL'))).toBe(true);
       expect(await outcome).toBe('lock timeout');
@@ -106,11 +109,7 @@ import { createTestApp, onServer, TestApp } from './support/test-app';
     const archive = join(t.workDir, 'audit-archive', `${current.name}.ndjson.gz`);
     await holdReader();
     try {
-      const applying = t.app.get(AuditRetention).apply(later);
-      const outcome = applying.then(
-        () => 'applied',
-        (e: unknown) => (isLockTimeout(e) ? 'lock timeout' : String(e)),
-      );
+      const outcome = outcomeOf(t.app.get(AuditRetention).apply(later));
       await ddlWaiting();
       // A read of audit_logs (another connection of the app) is not stuck behind the waiting DETACH.
       expect(await finishesMeanwhile(t.query('SELECT count(*) FROM audit_logs'))).toBe(true);

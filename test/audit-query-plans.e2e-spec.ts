@@ -82,6 +82,15 @@ function nodes(plan: PlanNode): PlanNode[] {
     return nodes(row['QUERY PLAN'][0].Plan);
   }
 
+  /** The plan of `q` as run (EXPLAIN ANALYZE), with actual row counts. */
+  async function analyzed(q: BuiltQuery): Promise<PlanNode[]> {
+    const [row] = await t.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
+      `EXPLAIN (ANALYZE, FORMAT JSON) ${q.sql}`,
+      q.params,
+    );
+    return nodes(row['QUERY PLAN'][0].Plan);
+  }
+
   /**
    * The plan PostgreSQL's plan cache settles on for `q` as the app runs it, a named statement: prepared,
    * run six times (the sixth may use the generic plan), then explained as run once more; and how many
@@ -293,11 +302,7 @@ function nodes(plan: PlanNode): PlanNode[] {
   it('an offset page probes the queue (and formats its columns) for the rows it returns, not for the rows it skips', async () => {
     for (const order of ['desc', 'asc'] as const) {
       const q = buildPageQuery({}, { order, limit: 51, offset: 10_000 });
-      const [row] = await t.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
-        `EXPLAIN (ANALYZE, FORMAT JSON) ${q.sql}`,
-        q.params,
-      );
-      const probes = nodes(row['QUERY PLAN'][0].Plan).filter((n) => n['Relation Name'] === 'audit_pending');
+      const probes = (await analyzed(q)).filter((n) => n['Relation Name'] === 'audit_pending');
       expect(probes.map((n) => n['Actual Loops'])).toEqual([51]);
     }
   });
@@ -367,11 +372,7 @@ function nodes(plan: PlanNode): PlanNode[] {
       const above = new Date(Date.now() - 7 * 86_400_000).toISOString();
       for (const order of ['desc', 'asc'] as const) {
         const q = buildPageQuery(f, { order, limit: 51, slice: order === 'desc' ? { above } : undefined });
-        const [row] = await t.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
-          `EXPLAIN (ANALYZE, FORMAT JSON) ${q.sql}`,
-          q.params,
-        );
-        const planNodes = nodes(row['QUERY PLAN'][0].Plan);
+        const planNodes = await analyzed(q);
         expect(await bigSeqScans(planNodes)).toEqual([]);
         // The walk of the time index this replaces filtered out every newer event of the burst.
         const removed = planNodes.reduce((sum, node) => sum + (node['Rows Removed by Filter'] ?? 0), 0);
@@ -410,11 +411,7 @@ function nodes(plan: PlanNode): PlanNode[] {
           ),
         );
       for (const q of pages) {
-        const [row] = await t.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
-          `EXPLAIN (ANALYZE, FORMAT JSON) ${q.sql}`,
-          q.params,
-        );
-        const planNodes = nodes(row['QUERY PLAN'][0].Plan);
+        const planNodes = await analyzed(q);
         // Rows read from audit_logs, kept or filtered out: the page's, not the burst's (planned from
         // the statistics, such a page read and sorted every newer row: 30,000 or more).
         const read = planNodes
