@@ -18,7 +18,9 @@ module.exports = {
   testRegex: ['src/.*\\.spec\\.ts$', 'test/.*\\.e2e-spec\\.ts$'],
   transform: { '^.+\\.(t|j|mj)s$': swc },
   // NestJS 12 and a few of its dependencies ship ES modules only: let swc turn them into CommonJS.
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|uid|load-esm|file-type|path-to-regexp|token-types|strtok3|@tokenizer|uint8array-extras)/)'],
+  transformIgnorePatterns: [
+    '/node_modules/(?!(@nestjs|uid|uuid|load-esm|file-type|path-to-regexp|token-types|strtok3|@tokenizer|uint8array-extras)/)',
+  ],
   testTimeout: 60000,
   maxWorkers: 2,
 };

@@ -61,6 +61,26 @@ describe('audit capture (users, auth, errors)', () => {
     });
   });
 
+  it('events and generated request ids are time-ordered UUIDs (v7): their first 48 bits are the time in ms', async () => {
+    const res = await t.http
+      .get('/api/v1/auth/me')
+      .set(...bearer(adminToken))
+      .expect(200);
+    const requestId = String(res.headers['x-request-id']);
+    const v7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    expect(requestId).toMatch(v7);
+    const ms = (uuid: string): number => parseInt(uuid.replace(/-/g, '').slice(0, 12), 16);
+    const rows = await t.query<{ id: string; at: string }>(
+      `SELECT id, (extract(epoch FROM occurred_at) * 1000)::bigint::text AS at FROM audit_logs ORDER BY seq`,
+    );
+    expect(rows.length).toBeGreaterThan(1);
+    for (const row of rows) {
+      expect(row.id).toMatch(v7);
+      // Made when the event was built, within the same second as its occurred_at.
+      expect(Math.abs(ms(row.id) - Number(row.at))).toBeLessThan(1000);
+    }
+  });
+
   it('auth.login: the user as actor, with request context', async () => {
     const id = rid('login');
     await t.http

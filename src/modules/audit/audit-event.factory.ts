@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
-import { randomUUID } from 'node:crypto';
 import { Actor, RequestContextStore, SYSTEM_ACTOR } from '../../common/context/request-context';
+import { timeOrderedId } from '../../common/utils/time-ordered-id';
 import { AppConfig } from '../../config/app-config';
 import { categoryOf, isAuditAction } from './audit.catalogue';
 import type { AuditEventInput, AuditEventRow, AuditOutcome, AuditSeverity } from './audit.types';
@@ -56,7 +56,7 @@ export class AuditEventFactory {
     const httpPath = inRequest ? this.cls.get('path') : null;
     const attempted = typeof metadata.attemptedAction === 'string' ? metadata.attemptedAction : undefined;
     return {
-      id: randomUUID(),
+      id: timeOrderedId(),
       occurredAt: input.occurredAt ?? new Date(),
       action: input.action,
       category: categoryOf(input.action),
