@@ -7,7 +7,8 @@ import { v7 } from 'uuid';
  * the primary key and the request-id index of audit_logs each wrote a full 8 kB page image into the WAL
  * for most inserts after a checkpoint (measured, 2,000 single-event transactions on a 2 M bench
  * database right after a CHECKPOINT: 7.0–7.9 kB of WAL per event with v4 ids, 4.9–5.0 kB with v7; no
- * difference once the pages have been written since the checkpoint). Still unguessable enough for what
- * these ids are (74 random bits), but they reveal their creation time: never use one as a secret.
+ * difference once the pages have been written since the checkpoint). The other bits are random, part
+ * of them a counter that `uuid` keeps so that ids made in one millisecond still sort in order. They
+ * reveal their creation time: never use one as a secret.
  */
 export const timeOrderedId = (): string => v7();
