@@ -70,7 +70,7 @@ import { createTestApp, onServer, TestApp } from './support/test-app';
       (e: unknown) => (isLockTimeout(e) ? 'lock timeout' : String(e)),
     );
 
-  const record = (label: string): Promise<void> =>
+  const record = (label: string): Promise<unknown> =>
     t.app.get(TransactionRunner).run(() =>
       t.app.get(AuditService).record({
         action: 'system.started',

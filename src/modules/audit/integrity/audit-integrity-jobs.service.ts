@@ -49,7 +49,10 @@ export class AuditIntegrityJobs implements OnApplicationBootstrap, BeforeApplica
 
   async onApplicationBootstrap(): Promise<void> {
     try {
-      await this.partitions.ensure();
+      // One attempt: start-up does not wait for a long reader on another instance (its DDL would wait
+      // AUDIT_DDL_LOCK_ATTEMPTS times); the daily run, a minute later, tries again with every attempt.
+      // Partitions are made two months ahead, so only a first start or a long outage needs one here.
+      await this.partitions.ensure(undefined, 1);
     } catch (e) {
       this.logger.error('Could not create audit partitions', e instanceof Error ? e.stack : String(e));
     }

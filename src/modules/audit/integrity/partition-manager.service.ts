@@ -24,8 +24,11 @@ export class PartitionManager {
     private readonly config: AppConfig,
   ) {}
 
-  /** Creates the missing partitions for now's month and the next two; returns the names created. */
-  ensure(now: Date = this.clock.now()): Promise<string[]> {
+  /**
+   * Creates the missing partitions for now's month and the next two; returns the names created.
+   * `attempts` overrides AUDIT_DDL_LOCK_ATTEMPTS (start-up tries once: see AuditIntegrityJobs).
+   */
+  ensure(now: Date = this.clock.now(), attempts = this.config.auditDdlLock.attempts): Promise<string[]> {
     return this.transactions.run(async () => {
       const tx = this.txHost.tx;
       if (!(await this.ownsAuditLogs())) return [];
@@ -38,11 +41,10 @@ export class PartitionManager {
           [p.name],
         );
         if (exists) continue;
-        await runPartitionDdl(
-          (sql, params) => tx.query(sql, params),
-          partitionDdl(p),
-          this.config.auditDdlLock,
-        );
+        await runPartitionDdl((sql, params) => tx.query(sql, params), partitionDdl(p), {
+          ...this.config.auditDdlLock,
+          attempts,
+        });
         created.push(p.name);
       }
       if (created.length) this.logger.log(`created partitions ${created.join(', ')}`);
