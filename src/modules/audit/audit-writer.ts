@@ -82,7 +82,7 @@ const insertSql = (rows: number, onConflict: string): string => {
 const SINGLE_ROW_SQL = insertSql(1, ON_CONFLICT);
 const SINGLE_ROW_KEY = 'audit_insert';
 /**
- * An event built just now in this process (a new random id): a plain INSERT. `ON CONFLICT` makes
+ * An event built just now in this process (a new id: timeOrderedId): a plain INSERT. `ON CONFLICT` makes
  * PostgreSQL insert speculatively (probe the primary key, insert, then confirm with one more WAL
  * record): ~50 µs, a quarter of the statement's CPU measured in the server (docs/performance.md), for a conflict
  * that cannot happen here; should one ever, the request fails instead of losing its event silently.
