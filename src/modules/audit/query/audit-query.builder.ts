@@ -224,7 +224,7 @@ const unestimated = (value: string): string => `(SELECT ${value})`;
  * instead of reading the page in order from an index. Measured on the 2 M bench database with 30,000
  * `audit.viewed` events newer than the statistics, a bound in front of them: oldest first after the
  * cursor, no filter 72 → 3.3 ms (every row sorted: Append + Sort instead of a merge of the partitions'
- * time indexes), `actor=user-0` (the burst's actor) 84 → 3.9 ms, `task.created` 12 → 2.7 ms (the time
+ * time indexes), the burst's own actor 84 → 3.9 ms, `task.created` 12 → 2.7 ms (the time
  * index walked, the burst filtered out), `outcome=failure` 12 → 2.5 ms; `action=audit.viewed&from=…`
  * 38 → 4 ms in either order (a bitmap of the burst, sorted). A third of the rows overstates a recent
  * bound's share, which costs a page little: the ordered read stops at the LIMIT.
