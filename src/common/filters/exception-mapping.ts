@@ -1,6 +1,7 @@
 import { HttpException } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import { DOMAIN_ERROR_STATUS, DomainError } from '../errors/domain-error';
+import { errorCode } from '../errors/error-code';
 
 export interface MappedException {
   statusCode: number;
@@ -27,14 +28,6 @@ const INFRA_ERROR_CODES = new Set([
   '53100', // disk_full
   '53200', // out_of_memory
 ]);
-
-function errorCode(e: unknown): string | undefined {
-  if (typeof e !== 'object' || e === null) return undefined;
-  const direct = (e as { code?: unknown }).code;
-  if (typeof direct === 'string') return direct;
-  const driver = (e as { driverError?: { code?: unknown } }).driverError?.code;
-  return typeof driver === 'string' ? driver : undefined;
-}
 
 /** True when the error means the database (or the process) is unwell rather than the request. */
 export function isInfrastructureError(e: unknown): boolean {

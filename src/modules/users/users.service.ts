@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectTransactionHost } from '@nestjs-cls/transactional';
 import type { Actor } from '../../common/context/request-context';
 import { ConflictError, NotFoundError, ValidationFailedError } from '../../common/errors/domain-error';
+import { errorCode } from '../../common/errors/error-code';
 import type { Page } from '../../common/dto/pagination.dto';
 import type { Tx } from '../../database/transaction';
 import { AuditService } from '../audit/audit.service';
@@ -17,10 +18,7 @@ const UNIQUE_VIOLATION = '23505';
 export const AUDITED_USER_FIELDS = ['email', 'displayName', 'role', 'isActive'] as const;
 
 function isUniqueViolation(e: unknown): boolean {
-  const code =
-    (e as { driverError?: { code?: string }; code?: string }).driverError?.code ??
-    (e as { code?: string }).code;
-  return code === UNIQUE_VIOLATION;
+  return errorCode(e) === UNIQUE_VIOLATION;
 }
 
 @Injectable()

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { errorCode } from '../../../common/errors/error-code';
 import { setLocal, type SqlQuery } from '../../../database/local-settings';
 
 /** SQLSTATE lock_not_available: a statement gave up waiting for a lock (lock_timeout). */
@@ -16,8 +17,7 @@ export const ddlRetryPauseMs = (attempt: number): number => Math.min(500 * 2 ** 
 
 /** Whether `e` is PostgreSQL's lock_timeout error (as thrown by pg, or wrapped by TypeORM). */
 export function isLockTimeout(e: unknown): boolean {
-  const code = (e as { driverError?: { code?: string } }).driverError?.code ?? (e as { code?: string }).code;
-  return code === LOCK_NOT_AVAILABLE;
+  return errorCode(e) === LOCK_NOT_AVAILABLE;
 }
 
 /**
