@@ -29,7 +29,7 @@ describe('admin audit API: newest-first pages across the recent slice', () => {
   const filter = `actorId=${actorId}`;
   const edgeTo = now - 10 * HOUR;
 
-  const { page, walk } = auditPages(
+  const { page, walk, tail } = auditPages(
     () => t,
     () => admin,
   );
@@ -207,17 +207,7 @@ describe('admin audit API: newest-first pages across the recent slice', () => {
       await byAction(task, 'desc', edge),
     );
     // Oldest first (a tail: nextCursor is always set), page after page until an empty one.
-    const asc: string[] = [];
-    let cursor: string | null = null;
-    for (let n = 0; n < 100; n++) {
-      const body = await page(
-        `action=task.*&order=asc&limit=7${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-      );
-      if (body.items.length === 0) break;
-      asc.push(...body.items.map((i) => i.id));
-      cursor = body.nextCursor;
-    }
-    expect(asc).toEqual(await byAction(task, 'asc'));
+    expect(await tail('action=task.*', 7)).toEqual(await byAction(task, 'asc'));
   });
 
   it('oldest-first tails, with and without from/to, by actor and by action, equal the single-statement order', async () => {
@@ -231,20 +221,6 @@ describe('admin audit API: newest-first pages across the recent slice', () => {
           params,
         )
       ).map((r) => r.id);
-    /** Oldest first until an empty page (a tail's nextCursor is always set). */
-    const tail = async (query: string, limit: number): Promise<string[]> => {
-      const ids: string[] = [];
-      let cursor: string | null = null;
-      for (let n = 0; n < 100; n++) {
-        const body = await page(
-          `${query}&order=asc&limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-        );
-        if (body.items.length === 0) return ids;
-        ids.push(...body.items.map((i) => i.id));
-        cursor = body.nextCursor;
-      }
-      throw new Error('the tail did not end');
-    };
     const enc = (d: number): string => encodeURIComponent(new Date(d).toISOString());
     const recent = now - 2 * 24 * HOUR;
     const old = now - 60 * 24 * HOUR;

@@ -11,7 +11,8 @@ export interface AuditPage {
 /**
  * Getters, because the app and the token exist only once beforeAll has run.
  * `page(query)` fetches one page of the admin list (expects 200); `walk(query, limit)` follows
- * nextCursor to the end and returns the ids in order.
+ * nextCursor to the end and returns the ids in order; `tail(query, limit)` does the same oldest first
+ * (`order=asc`), until an empty page, since a tail's nextCursor is always set.
  */
 export function auditPages(
   app: () => TestApp,
@@ -19,6 +20,7 @@ export function auditPages(
 ): {
   page: (query: string) => Promise<AuditPage>;
   walk: (query: string, limit: number) => Promise<string[]>;
+  tail: (query: string, limit: number) => Promise<string[]>;
 } {
   const page = async (query: string): Promise<AuditPage> => {
     const res = await app()
@@ -40,5 +42,18 @@ export function auditPages(
     }
     throw new Error('the cursor walk did not end');
   };
-  return { page, walk };
+  const tail = async (query: string, limit: number): Promise<string[]> => {
+    const ids: string[] = [];
+    let cursor: string | null = null;
+    for (let n = 0; n < 100; n++) {
+      const body = await page(
+        `${query}&order=asc&limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      );
+      if (body.items.length === 0) return ids;
+      ids.push(...body.items.map((i) => i.id));
+      cursor = body.nextCursor;
+    }
+    throw new Error('the tail did not end');
+  };
+  return { page, walk, tail };
 }
