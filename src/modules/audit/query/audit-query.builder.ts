@@ -189,7 +189,7 @@ export interface PageOptions {
 /** whereClauses for a page (a LIMIT): `from` as a lower time bound, unestimated unless `plainLower`. */
 function pageWhere(f: AuditFilters, p: ValueSink, plainLower: boolean): string[] {
   const w = whereClauses({ ...f, from: undefined }, p);
-  if (f.from !== undefined) w.unshift(lowerTimeBound('>=', `${p.add(f.from)}::timestamptz`, plainLower));
+  if (f.from !== undefined) w.unshift(lowerTimeBound(`${p.add(f.from)}::timestamptz`, plainLower));
   return w;
 }
 
@@ -203,7 +203,7 @@ function keysetClause(after: KeysetPosition, order: SortOrder, p: ValueSink, pla
   // The single-column bound lets indexes that lead with a filter column (actor, action, …) use it too.
   if (order === 'desc') return `a.occurred_at <= ${ts} AND (a.occurred_at, a.id) < (${ts}, ${id})`;
   const at = plainLower ? ts : unestimated(ts);
-  return `${lowerTimeBound('>=', ts, plainLower)} AND (a.occurred_at, a.id) > (${at}, ${id})`;
+  return `${lowerTimeBound(ts, plainLower)} AND (a.occurred_at, a.id) > (${at}, ${id})`;
 }
 
 /**
@@ -213,7 +213,7 @@ function keysetClause(after: KeysetPosition, order: SortOrder, p: ValueSink, pla
 const unestimated = (value: string): string => `(SELECT ${value})`;
 
 /**
- * `a.occurred_at <op> at`, a lower bound that may lie in the last minutes (`from`, an oldest-first
+ * `a.occurred_at >= at`, a lower bound that may lie in the last minutes (`from`, an oldest-first
  * cursor). Unless `plain`: compared with an unestimated value, plus the first of its month as a
  * constant, which selects the monthly partitions when the statement is planned and nothing else.
  *
@@ -233,10 +233,10 @@ const unestimated = (value: string): string => `(SELECT ${value})`;
  * on one column as a range, and a range with an unknown end as 0.5 % of the rows, an underestimate
  * (measured: `task.*` in June oldest first, 2.7 → 89 ms).
  */
-function lowerTimeBound(op: '>=' | '>', at: string, plain: boolean): string {
-  if (plain) return `a.occurred_at ${op} ${at}`;
+function lowerTimeBound(at: string, plain: boolean): string {
+  if (plain) return `a.occurred_at >= ${at}`;
   const month = `date_trunc('month', ${at} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`;
-  return `a.occurred_at ${op} ${unestimated(at)} AND a.occurred_at >= ${month}`;
+  return `a.occurred_at >= ${unestimated(at)} AND a.occurred_at >= ${month}`;
 }
 
 /** The catalogue actions an `action` filter stands for: itself, or every action of a `prefix.*`. */
