@@ -319,4 +319,26 @@ describe.each(['copy', 'cursor'] as const)('audit export (AUDIT_EXPORT_STRATEGY=
       },
     );
   });
+
+  // After the disconnect tests: these rows (one in 2300) would be inside their open-ended window.
+  it('NDJSON: timestamps far from 2000 (and beyond a double of microseconds) as the API writes them', async () => {
+    const actorId = `era-${strategy}`;
+    const eras = ['1716-01-01T00:00:00.001Z', '1999-12-31T23:59:59.999Z', '2024-02-29T23:59:59.5Z', '2300-06-15T12:00:00Z'];
+    await insertRows(
+      t,
+      eras.map((at) => seedRow({ action: 'system.started', occurredAt: new Date(at), actorType: 'user', actorId })),
+    );
+    const items = await listed(`actorId=${actorId}&order=asc`);
+    expect((items as { occurredAt: string }[]).map((i) => i.occurredAt)).toEqual(
+      eras.map((at) => new Date(at).toISOString().replace('Z', '000Z')),
+    );
+    const nd = await get(`${API}/export?format=ndjson&actorId=${actorId}&order=asc`);
+    expect(nd.status).toBe(200);
+    expect(
+      nd.text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as unknown),
+    ).toEqual(items);
+  });
 });

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
-import { buildCopyExport, CrlfRecords, JsonArray } from './audit-export.copy';
+import { buildCopyExport, CrlfRecords } from './audit-export.copy';
 import { sqlLiteral } from '../../../database/sql-literal';
 
 /** Feeds `text` to a fresh transform in chunks of `size` bytes and returns the output. */
@@ -66,15 +66,5 @@ describe('CrlfRecords', () => {
 
   it('passes unicode through untouched', async () => {
     expect(await through(() => new CrlfRecords(), '"日本\n語 🎉",é\n', 1)).toBe('"日本\n語 🎉",é\r\n');
-  });
-});
-
-describe('JsonArray', () => {
-  it('wraps comma-led rows into one array', async () => {
-    for (let size = 1; size <= 5; size++) {
-      const out = await through(() => new JsonArray(), ',{"a":1}\n,{"a":"\\n,"}\n', size);
-      expect(JSON.parse(out)).toEqual([{ a: 1 }, { a: '\n,' }]);
-    }
-    expect(await through(() => new JsonArray(), '', 1)).toBe('[]\n');
   });
 });
