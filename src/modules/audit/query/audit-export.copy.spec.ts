@@ -64,6 +64,30 @@ describe('CrlfRecords', () => {
     }
   });
 
+  it('agrees with a byte-by-byte reference on random quote/LF soups', async () => {
+    // The reference: toggle on every quote, CR before every LF outside quotes.
+    const reference = (text: string): string => {
+      let quoted = false;
+      let out = '';
+      for (const c of text) {
+        if (c === '"') quoted = !quoted;
+        else if (c === '\n' && !quoted) out += '\r';
+        out += c;
+      }
+      return out;
+    };
+    let seed = 7;
+    const random = (n: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % n;
+    };
+    const alphabet = ['a', '"', '"', '\n', '\r', ',', 'é'];
+    for (let round = 0; round < 300; round++) {
+      const text = Array.from({ length: random(60) }, () => alphabet[random(alphabet.length)]).join('');
+      expect(await through(() => new CrlfRecords(), text, 1 + random(9))).toBe(reference(text));
+    }
+  });
+
   it('passes unicode through untouched', async () => {
     expect(await through(() => new CrlfRecords(), '"日本\n語 🎉",é\n', 1)).toBe('"日本\n語 🎉",é\r\n');
   });
