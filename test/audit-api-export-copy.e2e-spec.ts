@@ -1,7 +1,10 @@
 import { type ClientRequest, type IncomingMessage, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
+import type { PoolClient } from 'pg';
 import type { AuditEventRow } from '../src/modules/audit/audit.types';
 import { AuditSealer } from '../src/modules/audit/integrity/audit-sealer.service';
+import { copyExport } from '../src/modules/audit/query/audit-export.copy';
 import { CSV_HEADER, csvRow } from '../src/modules/audit/query/audit-export.format';
 import { sqlLiteral } from '../src/database/sql-literal';
 import { AUDIT_ITEM_COLUMNS, AuditItemRow } from '../src/modules/audit/query/audit-query.builder';
@@ -320,18 +323,24 @@ describe.each(['copy', 'cursor'] as const)('audit export (AUDIT_EXPORT_STRATEGY=
     );
   });
 
-  // After the disconnect tests: these rows (one in 2300) would be inside their open-ended window.
-  it('NDJSON: timestamps far from 2000 (and beyond a double of microseconds) as the API writes them', async () => {
+  // After the disconnect tests: these rows (2300, 10000) would be inside their open-ended window.
+  it('NDJSON: timestamps of any year (beyond a double of microseconds too) as the API writes them', async () => {
     const actorId = `era-${strategy}`;
-    const eras = ['1716-01-01T00:00:00.001Z', '1999-12-31T23:59:59.999Z', '2024-02-29T23:59:59.5Z', '2300-06-15T12:00:00Z'];
+    // [stored, as the API's to_char writes it]: 44 BC is 0044, as to_char's YYYY has it.
+    const eras: Array<[string, string]> = [
+      ['-000043-03-15T12:00:00.000Z', '0044-03-15T12:00:00.000000Z'],
+      ['1716-01-01T00:00:00.001Z', '1716-01-01T00:00:00.001000Z'],
+      ['1999-12-31T23:59:59.999Z', '1999-12-31T23:59:59.999000Z'],
+      ['2024-02-29T23:59:59.5Z', '2024-02-29T23:59:59.500000Z'],
+      ['2300-06-15T12:00:00Z', '2300-06-15T12:00:00.000000Z'],
+      ['+010000-01-02T03:04:05.123Z', '10000-01-02T03:04:05.123000Z'],
+    ];
     await insertRows(
       t,
-      eras.map((at) => seedRow({ action: 'system.started', occurredAt: new Date(at), actorType: 'user', actorId })),
+      eras.map(([at]) => seedRow({ action: 'system.started', occurredAt: new Date(at), actorType: 'user', actorId })),
     );
     const items = await listed(`actorId=${actorId}&order=asc`);
-    expect((items as { occurredAt: string }[]).map((i) => i.occurredAt)).toEqual(
-      eras.map((at) => new Date(at).toISOString().replace('Z', '000Z')),
-    );
+    expect((items as { occurredAt: string }[]).map((i) => i.occurredAt)).toEqual(eras.map(([, api]) => api));
     const nd = await get(`${API}/export?format=ndjson&actorId=${actorId}&order=asc`);
     expect(nd.status).toBe(200);
     expect(
@@ -340,5 +349,35 @@ describe.each(['copy', 'cursor'] as const)('audit export (AUDIT_EXPORT_STRATEGY=
         .filter(Boolean)
         .map((l) => JSON.parse(l) as unknown),
     ).toEqual(items);
+  });
+});
+
+describe('copyExport when the shaper cannot read what COPY sends', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('reads the rest of the COPY, rethrows, and the connection goes on', async () => {
+    const runner = t.dataSource.createQueryRunner();
+    const client = (await runner.connect()) as PoolClient;
+    await runner.startTransaction();
+    try {
+      const sink = new PassThrough().resume();
+      // One column instead of the item's 27: ItemLines refuses the first row, 199,999 rows follow.
+      const sql = `COPY (SELECT g FROM generate_series(1, 200000) g) TO STDOUT (FORMAT binary)`;
+      await expect(within(copyExport(client, sql, 'ndjson', sink), 'copyExport hung')).rejects.toThrow(
+        'expected 27 columns, got 1',
+      );
+      // Not stuck behind an unread COPY: the transaction's next statement answers.
+      const [row] = await within(runner.query('SELECT 41 + 1 AS n') as Promise<{ n: number }[]>, 'connection stuck');
+      expect(row.n).toBe(42);
+    } finally {
+      await runner.rollbackTransaction();
+      await runner.release();
+    }
   });
 });

@@ -90,8 +90,8 @@ const lit = (s: string): Buffer => Buffer.from(s, 'utf8');
 const K = {
   id: lit('{"id":"'),
   seq: lit('","seq":'),
-  occurredAt: lit(',"occurredAt":"'),
-  action: lit('","action":'),
+  occurredAt: lit(',"occurredAt":'),
+  action: lit(',"action":'),
   category: lit(',"category":'),
   outcome: lit(',"outcome":'),
   severity: lit(',"severity":'),
@@ -121,6 +121,13 @@ const K = {
 const DISPLAY = new Map<string, Buffer>(
   Object.entries(OUTCOME_DISPLAY).map(([outcome, d]) => [outcome, lit(JSON.stringify(d))]),
 );
+/**
+ * What a row's output can add to its binary bytes besides the quotes around text: the fixed pieces
+ * (~420 bytes with the error object and the longest display), the uuid/int8/timestamp/int4 text beyond
+ * their binary sizes (~70): 1 kB leaves room to spare (a unit test checks the worst row against it),
+ * and row() refuses to go on past its buffer rather than drop a byte.
+ */
+export const ROW_EXTRA = 1024;
 const HEX = lit('0123456789abcdef');
 const QUOTE = 0x22;
 
@@ -130,11 +137,13 @@ export class BinaryCopyError extends Error {}
 /**
  * Output bytes, written in place into a buffer of `size` bytes (or more for one very large row) and
  * pushed whole. The caller reserves a row's worst case without escapes first (room()); a field that
- * needs escapes grows the buffer (grow()).
+ * needs escapes widens the reservation (widen()).
  */
 class Out {
   buf: Buffer;
   pos = 0;
+  /** The end of the current reservation. */
+  private end = 0;
 
   constructor(
     private readonly size: number,
@@ -143,18 +152,23 @@ class Out {
     this.buf = Buffer.allocUnsafe(size);
   }
 
+  /** Reserves `n` bytes from here (flushing first if they do not fit). */
   room(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    this.flush();
-    if (n > this.buf.length) this.buf = Buffer.allocUnsafe(n);
+    if (this.pos + n > this.buf.length) {
+      this.flush();
+      if (n > this.buf.length) this.buf = Buffer.allocUnsafe(n);
+    }
+    this.end = this.pos + n;
   }
 
   /**
-   * `n` more bytes than reserved, in the middle of a row (a field that needed escapes): a larger
-   * buffer that keeps what is written, so the row's reservation still holds after it.
+   * `n` bytes more than reserved, in the middle of a row (a field that needed escapes): the row's
+   * reservation moves; a larger buffer, keeping what is written, only if it no longer fits.
    */
-  grow(n: number): void {
-    const bigger = Buffer.allocUnsafe(this.buf.length + n);
+  widen(n: number): void {
+    this.end += n;
+    if (this.end <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.end, this.size));
     this.buf.copy(bigger, 0, 0, this.pos);
     this.buf = bigger;
   }
@@ -215,9 +229,10 @@ class Out {
       const c = src[i];
       if (c < 0x20 || c === QUOTE || c === 0x5c) {
         const json = JSON.stringify(src.toString('utf8', from, to));
-        this.pos = start;
-        this.grow(Buffer.byteLength(json));
-        this.pos += this.buf.write(json, this.pos, 'utf8');
+        const bytes = Buffer.byteLength(json);
+        // The reservation counted this field as its bytes + 2 quotes.
+        this.widen(Math.max(0, bytes - (to - from + 2)));
+        this.pos = start + this.buf.write(json, start, 'utf8');
         return;
       }
       o[p++] = c;
@@ -315,9 +330,10 @@ export class ItemLines extends Transform {
 
   private row(src: Buffer, size: number): void {
     const { out, at, len } = this;
-    // Worst case without escapes: the row's bytes + keys/punctuation/uuid/timestamp (< 600 bytes).
-    // A field with escapes reserves its own room (Out.str).
-    out.room(size + 640);
+    // Worst case without escapes: the row's binary bytes + 2 quotes per field + ROW_EXTRA (a NULL's
+    // 4-byte length becomes `null`); an unknown outcome is written twice. A field with escapes widens
+    // the reservation (Out.str).
+    out.room(size + ROW_EXTRA + 2 * FIELDS + Math.max(0, len[F.Outcome]));
     if (this.array) out.byte(this.rows === 0 ? 0x5b : 0x2c);
     if (this.array && this.rows === 0) out.byte(0x0a);
     this.rows++;
@@ -388,6 +404,8 @@ export class ItemLines extends Transform {
       out.ascii(',"color":"grey"}');
     }
     out.lit(src[at[F.Sealed]] ? K.sealedTrue : K.sealedFalse);
+    // Writes past a Buffer's end are dropped silently: never let that pass.
+    if (out.pos > out.buf.length) throw new BinaryCopyError('a row outgrew its reservation');
   }
 
 
@@ -432,11 +450,19 @@ export class ItemLines extends Transform {
     this.out.int(hi * TWO_32 + src.readUInt32BE(p + 4));
   }
 
-  /** `YYYY-MM-DDTHH:MI:SS.ffffffZ` in UTC, as to_char(… 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') writes it. */
+  /**
+   * The timestamp as the API's `occurredAt`: to_char(… AT TIME ZONE 'UTC',
+   * 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') in quotes, which writes the year with at least four digits (a BC
+   * year as its number, 44 BC → 0044), or `null` for ±infinity (to_char's NULL).
+   */
   private timestamp(src: Buffer, p: number): void {
+    const out = this.out;
+    const hi = src.readInt32BE(p);
+    const lo = src.readUInt32BE(p + 4);
+    if ((hi === 0x7fffffff && lo === 0xffffffff) || (hi === -0x80000000 && lo === 0)) return out.lit(K.null);
     let days: number;
     let rem: number;
-    const us = src.readInt32BE(p) * TWO_32 + src.readUInt32BE(p + 4);
+    const us = hi * TWO_32 + lo;
     if (Number.isSafeInteger(us)) {
       // 1715–2284: exact in a double.
       days = Math.floor(us / US_PER_DAY);
@@ -450,7 +476,7 @@ export class ItemLines extends Transform {
       rem = Number(big - d * perDay);
     }
     days += PG_EPOCH_DAYS;
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm, proleptic Gregorian).
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm, proleptic Gregorian, year 0 = 1 BC).
     const z = days + 719_468;
     const era = Math.floor(z / 146_097);
     const doe = z - era * 146_097;
@@ -459,37 +485,40 @@ export class ItemLines extends Transform {
     const mp = Math.floor((5 * doy + 2) / 153);
     const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
     const month = mp < 10 ? mp + 3 : mp - 9;
-    const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-    // to_char's YYYY has four digits from year 1 to 9999; anything else (infinity, BC, year 10000+)
-    // is refused rather than written in a form the API's items never take.
-    if (year < 1 || year > 9999) throw new BinaryCopyError(`timestamp out of range (year ${year})`);
+    const astronomical = yoe + era * 400 + (month <= 2 ? 1 : 0);
+    const year = astronomical > 0 ? astronomical : 1 - astronomical;
     const hour = Math.floor(rem / 3_600_000_000);
     rem -= hour * 3_600_000_000;
     const minute = Math.floor(rem / 60_000_000);
     rem -= minute * 60_000_000;
     const second = Math.floor(rem / 1_000_000);
     let micro = rem - second * 1_000_000;
-    const out = this.out;
+    out.byte(QUOTE);
+    if (year >= 10_000) out.int(year);
+    else {
+      two(out.buf, out.pos, Math.floor(year / 100));
+      two(out.buf, out.pos + 2, year % 100);
+      out.pos += 4;
+    }
     const o = out.buf;
     const q = out.pos;
-    two(o, q, Math.floor(year / 100));
-    two(o, q + 2, year % 100);
-    o[q + 4] = 0x2d;
-    two(o, q + 5, month);
-    o[q + 7] = 0x2d;
-    two(o, q + 8, day);
-    o[q + 10] = 0x54;
-    two(o, q + 11, hour);
-    o[q + 13] = 0x3a;
-    two(o, q + 14, minute);
-    o[q + 16] = 0x3a;
-    two(o, q + 17, second);
-    o[q + 19] = 0x2e;
-    for (let i = 25; i >= 20; i--) {
+    o[q] = 0x2d;
+    two(o, q + 1, month);
+    o[q + 3] = 0x2d;
+    two(o, q + 4, day);
+    o[q + 6] = 0x54;
+    two(o, q + 7, hour);
+    o[q + 9] = 0x3a;
+    two(o, q + 10, minute);
+    o[q + 12] = 0x3a;
+    two(o, q + 13, second);
+    o[q + 15] = 0x2e;
+    for (let i = 21; i >= 16; i--) {
       o[q + i] = 48 + (micro % 10);
       micro = Math.floor(micro / 10);
     }
-    o[q + 26] = 0x5a;
-    out.pos = q + 27;
+    o[q + 22] = 0x5a;
+    o[q + 23] = QUOTE;
+    out.pos = q + 24;
   }
 }

@@ -4,7 +4,7 @@ import type { PoolClient } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import type { ExportFormat } from './dto/audit-query.dto';
 import { AuditFilters, buildCopySelect, SortOrder } from './audit-query.builder';
-import { BINARY_ITEM_COLUMNS, ItemLines } from './audit-export.binary';
+import { BINARY_ITEM_COLUMNS, BinaryCopyError, ItemLines } from './audit-export.binary';
 import { CSV_COLUMNS } from './audit-export.format';
 
 /*
@@ -130,10 +130,11 @@ export interface CopyResult {
 
 /**
  * Runs the COPY on `client` (the request's transaction) and pipes it to `sink` with backpressure,
- * without ending the sink. If the sink goes away mid-stream, the rest of the COPY is read and
- * discarded: a pg-copy-streams stream that is destroyed instead stops reading the socket and leaves
- * the connection waiting for ever; draining keeps it (and the transaction) usable. The work left is
- * bounded by AUDIT_EXPORT_MAX_ROWS.
+ * without ending the sink. If the sink goes away mid-stream, or the shaper fails (a stream it cannot
+ * read), the rest of the COPY is read and discarded: a pg-copy-streams stream that is destroyed
+ * instead stops reading the socket and leaves the connection waiting for ever; draining keeps it (and
+ * the transaction, which then rolls back or records the abort) usable. The work left is bounded by
+ * AUDIT_EXPORT_MAX_ROWS. A shaper's failure is then rethrown; a client's departure is `aborted`.
  */
 export async function copyExport(
   client: PoolClient,
@@ -144,9 +145,14 @@ export async function copyExport(
   const copy = client.query(copyTo(sql));
   const shaper = shaperFor(format);
   let copyError: Error | undefined;
+  let shaperError: Error | undefined;
   copy.on('error', (e: Error) => {
     copyError = e;
     shaper.destroy(e);
+  });
+  // The shaper's own refusal; a shaper destroyed by the pipeline (the client went away) is not one.
+  shaper.on('error', (e: Error) => {
+    if (e instanceof BinaryCopyError) shaperError = e;
   });
   copy.pipe(shaper);
   try {
@@ -155,9 +161,9 @@ export async function copyExport(
     return { rows: copy.rowCount, aborted: false };
   } catch (e) {
     if (copyError) throw copyError;
-    if (!sink.destroyed && !sink.writableEnded) throw e;
+    if (!shaperError && !sink.destroyed && !sink.writableEnded) throw e;
   }
-  // The client went away: read the rest of the COPY into nothing.
+  // The client went away, or the shaper failed: read the rest of the COPY into nothing.
   copy.unpipe(shaper);
   if (!copy.readableEnded) {
     copy.on('data', () => undefined);
@@ -165,5 +171,6 @@ export async function copyExport(
     // Rejects if the COPY fails meanwhile: the transaction is then rolled back.
     await finished(copy);
   }
+  if (shaperError) throw shaperError;
   return { rows: undefined, aborted: true };
 }
