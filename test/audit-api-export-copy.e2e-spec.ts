@@ -337,7 +337,9 @@ describe.each(['copy', 'cursor'] as const)('audit export (AUDIT_EXPORT_STRATEGY=
     ];
     await insertRows(
       t,
-      eras.map(([at]) => seedRow({ action: 'system.started', occurredAt: new Date(at), actorType: 'user', actorId })),
+      eras.map(([at]) =>
+        seedRow({ action: 'system.started', occurredAt: new Date(at), actorType: 'user', actorId }),
+      ),
     );
     const items = await listed(`actorId=${actorId}&order=asc`);
     expect((items as { occurredAt: string }[]).map((i) => i.occurredAt)).toEqual(eras.map(([, api]) => api));
@@ -373,7 +375,10 @@ describe('copyExport when the shaper cannot read what COPY sends', () => {
         'expected 27 columns, got 1',
       );
       // Not stuck behind an unread COPY: the transaction's next statement answers.
-      const [row] = await within(runner.query('SELECT 41 + 1 AS n') as Promise<{ n: number }[]>, 'connection stuck');
+      const [row] = await within(
+        runner.query('SELECT 41 + 1 AS n') as Promise<{ n: number }[]>,
+        'connection stuck',
+      );
       expect(row.n).toBe(42);
     } finally {
       await runner.rollbackTransaction();

@@ -74,7 +74,8 @@ const BASE: Event = {
   sealed: true,
 };
 
-function row(e: Event): Buffer {
+/** The binary row of `e`; `replace` swaps cells by column index (a wrong type, say). */
+function row(e: Event, replace: Record<number, Cell> = {}): Buffer {
   const cells: Cell[] = [
     uuid(e.id),
     i64(e.seq),
@@ -105,7 +106,7 @@ function row(e: Event): Buffer {
     Buffer.from([e.sealed ? 1 : 0]),
   ];
   expect(cells).toHaveLength(BINARY_ITEM_COLUMNS.length);
-  return tuple(cells);
+  return tuple(cells.map((c, i) => (i in replace ? replace[i] : c)));
 }
 
 /** The item toItem would build for `e`, with `occurredAt` as given. */
@@ -260,5 +261,14 @@ describe('ItemLines', () => {
     await expect(through(stream(row(BASE)).subarray(0, 200), 64)).rejects.toThrow('ended early');
     await expect(through(Buffer.concat([HEADER, row(BASE)]), 64)).rejects.toThrow('ended early');
     await expect(through(stream(tuple([txt('a')])), 64)).rejects.toThrow('expected 27 columns, got 1');
+    // A column whose type changed (status code as int8, a 15-byte id, no outcome) is not misread.
+    const status = BINARY_ITEM_COLUMNS.indexOf('a.status_code::int4');
+    const wrong: Array<Record<number, Cell>> = [
+      { [status]: i64(200n) },
+      { 0: Buffer.alloc(15) },
+      { 5: null },
+    ];
+    for (const replace of wrong)
+      await expect(through(stream(row(BASE, replace)), 64)).rejects.toThrow('binary size');
   });
 });

@@ -13,11 +13,15 @@ import { SEALED_SQL } from './audit-query.builder';
  * raw CSV COPY of the table does and streams in index order, and this writer ~2.5 s.
  */
 
-/** The columns of a binary export row, in the order ItemLines reads them. */
+/**
+ * The columns of a binary export row, in the order ItemLines reads them. The casts pin the binary
+ * forms ItemLines reads (no-ops for today's column types: PostgreSQL drops them when parsing), so a
+ * migration that changed a type could not be misread; ItemLines also checks the fixed sizes per row.
+ */
 export const BINARY_ITEM_COLUMNS = [
-  'a.id',
-  'a.seq',
-  'a.occurred_at',
+  'a.id::uuid',
+  'a.seq::int8',
+  'a.occurred_at::timestamptz',
   'a.action',
   'a.category',
   'a.outcome',
@@ -31,13 +35,13 @@ export const BINARY_ITEM_COLUMNS = [
   'a.request_id',
   'a.http_method',
   'a.http_path',
-  'a.status_code',
-  'a.duration_ms',
+  'a.status_code::int4',
+  'a.duration_ms::int4',
   // host() of an inet: digits, hex letters, `.` and `:` only.
   'host(a.ip_address)',
   'a.user_agent',
-  'a.changes',
-  'a.metadata',
+  'a.changes::jsonb',
+  'a.metadata::jsonb',
   'a.description',
   'a.error_type',
   'a.error_message',
@@ -291,7 +295,8 @@ export class ItemLines extends Transform {
     let off = 0;
     if (!this.headerRead) {
       if (src.length < HEADER_MIN) return void (this.pending = src);
-      if (!src.subarray(0, SIGNATURE.length).equals(SIGNATURE)) throw new BinaryCopyError('not a binary COPY');
+      if (!src.subarray(0, SIGNATURE.length).equals(SIGNATURE))
+        throw new BinaryCopyError('not a binary COPY');
       off = HEADER_MIN + src.readUInt32BE(HEADER_MIN - 4);
       if (src.length < off) return void (this.pending = src);
       this.headerRead = true;
@@ -333,7 +338,17 @@ export class ItemLines extends Transform {
     // Worst case without escapes: the row's binary bytes + 2 quotes per field + ROW_EXTRA (a NULL's
     // 4-byte length becomes `null`); an unknown outcome is written twice. A field with escapes widens
     // the reservation (Out.str).
-    out.room(size + ROW_EXTRA + 2 * FIELDS + Math.max(0, len[F.Outcome]));
+    if (
+      len[F.Id] !== 16 ||
+      len[F.Seq] !== 8 ||
+      len[F.OccurredAt] !== 8 ||
+      len[F.Sealed] !== 1 ||
+      (len[F.StatusCode] !== 4 && len[F.StatusCode] !== -1) ||
+      (len[F.DurationMs] !== 4 && len[F.DurationMs] !== -1) ||
+      len[F.Outcome] < 0
+    )
+      throw new BinaryCopyError('a column is not of the binary size ItemLines reads');
+    out.room(size + ROW_EXTRA + 2 * FIELDS + len[F.Outcome]);
     if (this.array) out.byte(this.rows === 0 ? 0x5b : 0x2c);
     if (this.array && this.rows === 0) out.byte(0x0a);
     this.rows++;
@@ -408,7 +423,6 @@ export class ItemLines extends Transform {
     if (out.pos > out.buf.length) throw new BinaryCopyError('a row outgrew its reservation');
   }
 
-
   private text(src: Buffer, f: F): void {
     const n = this.len[f];
     if (n < 0) this.out.lit(K.null);
@@ -480,7 +494,9 @@ export class ItemLines extends Transform {
     const z = days + 719_468;
     const era = Math.floor(z / 146_097);
     const doe = z - era * 146_097;
-    const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+    const yoe = Math.floor(
+      (doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365,
+    );
     const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
     const mp = Math.floor((5 * doy + 2) / 153);
     const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
