@@ -74,6 +74,13 @@ function trickyRows(): AuditEventRow[] {
   ];
 }
 
+/** The items of an NDJSON body (one per non-empty line). */
+const ndjson = <T = unknown>(text: string): T[] =>
+  text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as T);
+
 /** Strips quoted CSV fields, leaving only what separates fields and records. */
 const skeleton = (csv: string): string => csv.replace(/"(?:[^"]|"")*"/g, 'Q');
 
@@ -148,12 +155,7 @@ describe.each(['copy', 'cursor'] as const)('audit export (AUDIT_EXPORT_STRATEGY=
     const items = (await listed(`from=${FROM}&to=${TO}&order=asc`)) as { sealed: boolean }[];
     expect(items.map((i) => i.sealed)).toEqual(rows.map(() => true));
     const nd = await get(`${API}/export?format=ndjson&from=${FROM}&to=${TO}&order=asc`);
-    expect(
-      nd.text
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as unknown),
-    ).toEqual(items);
+    expect(ndjson(nd.text)).toEqual(items);
     const js = await get(`${API}/export?format=json&from=${FROM}&to=${TO}&order=asc`);
     expect(JSON.parse(js.text)).toEqual(items);
   });
@@ -173,10 +175,7 @@ describe.each(['copy', 'cursor'] as const)('audit export (AUDIT_EXPORT_STRATEGY=
       const want = ((await listed(`from=${FROM}&to=${TO}&${filter}`)) as { id: string }[]).map((i) => i.id);
       const res = await get(`${API}/export?format=ndjson&from=${FROM}&to=${TO}&${filter}`);
       expect([filter, res.status]).toEqual([filter, 200]);
-      const got = res.text
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => (JSON.parse(l) as { id: string }).id);
+      const got = ndjson<{ id: string }>(res.text).map((i) => i.id);
       expect([filter, got]).toEqual([filter, want]);
     }
     // The single-quote ones did match something: the values were compared as data.
@@ -345,12 +344,7 @@ describe.each(['copy', 'cursor'] as const)('audit export (AUDIT_EXPORT_STRATEGY=
     expect((items as { occurredAt: string }[]).map((i) => i.occurredAt)).toEqual(eras.map(([, api]) => api));
     const nd = await get(`${API}/export?format=ndjson&actorId=${actorId}&order=asc`);
     expect(nd.status).toBe(200);
-    expect(
-      nd.text
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as unknown),
-    ).toEqual(items);
+    expect(ndjson(nd.text)).toEqual(items);
   });
 });
 
