@@ -499,7 +499,8 @@ export class AuditQueryService {
   /**
    * Streams the export in the request's transaction, without ending the sink. Returns the rows written
    * and whether the client went away. On a PostgreSQL server (AUDIT_EXPORT_STRATEGY auto/copy),
-   * PostgreSQL formats the rows and COPY streams them (see audit-export.copy.ts); on the embedded
+   * COPY streams them: CSV formatted by PostgreSQL, NDJSON/JSON written from binary rows (see
+   * audit-export.copy.ts and audit-export.binary.ts); on the embedded
    * database, the cursor path below. A client that reads nothing for AUDIT_EXPORT_STALL_TIMEOUT_MS
    * is cut off: recorded as aborted, with `stalled`.
    */
