@@ -20,6 +20,8 @@ interface Leg {
   rep: number;
   mode: 'copy' | 'csv' | 'ndjson';
   ms: number;
+  /** From the start of the leg to its first byte of output. */
+  firstByteMs: number;
   lines: number;
   bytes: number;
   rowsPerS: number;
@@ -27,13 +29,18 @@ interface Leg {
   status?: number;
 }
 
-/** Streams a response, counting bytes and newlines; samples the server's RSS while it runs. */
+/**
+ * Streams a response, counting bytes and newlines and timing its first byte; samples the server's RSS
+ * while it runs.
+ */
 function download(
   url: string,
   token: string,
   pid: number,
-): Promise<{ status: number; bytes: number; lines: number; peakRssKb: number }> {
+): Promise<{ status: number; bytes: number; lines: number; peakRssKb: number; firstByteMs: number }> {
   return new Promise((resolveP, reject) => {
+    const start = nowMs();
+    let firstByteMs = NaN;
     let peak = 0;
     const sample = (): void => {
       try {
@@ -48,13 +55,14 @@ function download(
       let bytes = 0;
       let lines = 0;
       res.on('data', (chunk: Buffer) => {
+        if (bytes === 0) firstByteMs = nowMs() - start;
         bytes += chunk.length;
         for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
       });
       res.on('end', () => {
         clearInterval(timer);
         sample();
-        resolveP({ status: res.statusCode ?? 0, bytes, lines, peakRssKb: peak });
+        resolveP({ status: res.statusCode ?? 0, bytes, lines, peakRssKb: peak, firstByteMs });
       });
       res.on('error', (e) => {
         clearInterval(timer);
@@ -69,8 +77,10 @@ function download(
   });
 }
 
-function rawCopy(dbUrl: string, sql: string): Promise<{ bytes: number; lines: number }> {
+function rawCopy(dbUrl: string, sql: string): Promise<{ bytes: number; lines: number; firstByteMs: number }> {
   return new Promise((resolveP, reject) => {
+    const start = nowMs();
+    let firstByteMs = NaN;
     const p = spawn(
       'psql',
       ['-X', '-q', '-v', 'ON_ERROR_STOP=1', dbUrl, '-c', `COPY (${sql}) TO STDOUT (FORMAT csv, HEADER)`],
@@ -82,13 +92,14 @@ function rawCopy(dbUrl: string, sql: string): Promise<{ bytes: number; lines: nu
     let lines = 0;
     let err = '';
     p.stdout.on('data', (chunk: Buffer) => {
+      if (bytes === 0) firstByteMs = nowMs() - start;
       bytes += chunk.length;
       for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
     });
     p.stderr.on('data', (c: Buffer) => (err += c.toString()));
     p.on('error', reject);
     p.on('close', (code) =>
-      code === 0 ? resolveP({ bytes, lines }) : reject(new Error(`psql exited ${code}: ${err}`)),
+      code === 0 ? resolveP({ bytes, lines, firstByteMs }) : reject(new Error(`psql exited ${code}: ${err}`)),
     );
   });
 }
@@ -134,7 +145,15 @@ export async function runExportTarget(ctx: BenchContext, app: ChildApp): Promise
       const t0 = nowMs();
       const r = await rawCopy(ctx.db.url, copySql);
       const ms = nowMs() - t0;
-      return { rep, mode, ms, lines: r.lines, bytes: r.bytes, rowsPerS: (window.rows / ms) * 1000 };
+      return {
+        rep,
+        mode,
+        ms,
+        firstByteMs: r.firstByteMs,
+        lines: r.lines,
+        bytes: r.bytes,
+        rowsPerS: (window.rows / ms) * 1000,
+      };
     }
     const before = readMemory(app.pid).rssKb;
     const resetOk = resetPeak(app.pid);
@@ -147,6 +166,7 @@ export async function runExportTarget(ctx: BenchContext, app: ChildApp): Promise
       rep,
       mode,
       ms,
+      firstByteMs: r.firstByteMs,
       lines: r.lines,
       bytes: r.bytes,
       rowsPerS: (window.rows / ms) * 1000,
@@ -170,7 +190,7 @@ export async function runExportTarget(ctx: BenchContext, app: ChildApp): Promise
       const leg = await runLeg(rep, mode);
       legs.push(leg);
       ctx.progress(
-        `target 4: rep ${rep} ${mode}: ${fmtInt(leg.rowsPerS)} rows/s in ${fmt(leg.ms / 1000, 1)} s` +
+        `target 4: rep ${rep} ${mode}: ${fmtInt(leg.rowsPerS)} rows/s in ${fmt(leg.ms / 1000, 1)} s, first byte ${fmt(leg.firstByteMs, 0)} ms` +
           (leg.rssGrowthMb !== undefined ? `, RSS growth ${fmt(leg.rssGrowthMb, 0)} MB` : ''),
       );
     }
@@ -180,14 +200,16 @@ export async function runExportTarget(ctx: BenchContext, app: ChildApp): Promise
     `${fmtInt(window.rows)} rows (\`from=${window.from}&to=${window.to}\`), ${cfg.reps} repetitions per mode, order rotated each repetition, after a small warm-up export. ` +
       'Raw COPY = `psql -c "COPY (SELECT <the CSV columns> … ORDER BY occurred_at DESC, id DESC) TO STDOUT (FORMAT csv, HEADER)"`, read to the end by the bench. ' +
       'HTTP = `GET /api/v1/audit-logs/export?format=…` with the same window, read to the end. ' +
-      "RSS growth = the app process's peak RSS during the export (VmHWM reset before each export, plus VmRSS sampled every 20 ms) minus its RSS just before.",
+      "RSS growth = the app process's peak RSS during the export (VmHWM reset before each export, plus VmRSS sampled every 20 ms) minus its RSS just before. " +
+      'First byte = from the start of the leg (request sent, psql spawned) to its first byte of output: a plan that sorts before it streams shows here.',
     '',
     table(
-      ['rep', 'mode', 'seconds', 'rows/s', 'lines', 'MB', 'RSS growth MB'],
+      ['rep', 'mode', 'seconds', 'first byte ms', 'rows/s', 'lines', 'MB', 'RSS growth MB'],
       legs.map((l) => [
         String(l.rep),
         l.mode,
         fmt(l.ms / 1000, 2),
+        fmt(l.firstByteMs, 0),
         fmtInt(l.rowsPerS),
         fmtInt(l.lines),
         fmt(l.bytes / 1e6, 1),
