@@ -29,18 +29,32 @@ interface Leg {
   status?: number;
 }
 
-/**
- * Streams a response, counting bytes and newlines and timing its first byte; samples the server's RSS
- * while it runs.
- */
+/** What a leg read: bytes, newlines, and the time from the leg's start to its first and last byte. */
+class Tally {
+  private readonly start = nowMs();
+  bytes = 0;
+  lines = 0;
+  firstByteMs = NaN;
+
+  add(chunk: Buffer): void {
+    if (this.bytes === 0) this.firstByteMs = nowMs() - this.start;
+    this.bytes += chunk.length;
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) this.lines++;
+  }
+
+  elapsedMs(): number {
+    return nowMs() - this.start;
+  }
+}
+
+/** Streams a response into a Tally; samples the server's RSS while it runs. */
 function download(
   url: string,
   token: string,
   pid: number,
-): Promise<{ status: number; bytes: number; lines: number; peakRssKb: number; firstByteMs: number }> {
+): Promise<{ status: number; read: Tally; peakRssKb: number }> {
   return new Promise((resolveP, reject) => {
-    const start = nowMs();
-    let firstByteMs = NaN;
+    const read = new Tally();
     let peak = 0;
     const sample = (): void => {
       try {
@@ -52,17 +66,11 @@ function download(
     };
     const timer = setInterval(sample, 20);
     const req = request(url, { headers: { authorization: `Bearer ${token}` } }, (res) => {
-      let bytes = 0;
-      let lines = 0;
-      res.on('data', (chunk: Buffer) => {
-        if (bytes === 0) firstByteMs = nowMs() - start;
-        bytes += chunk.length;
-        for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
-      });
+      res.on('data', (chunk: Buffer) => read.add(chunk));
       res.on('end', () => {
         clearInterval(timer);
         sample();
-        resolveP({ status: res.statusCode ?? 0, bytes, lines, peakRssKb: peak, firstByteMs });
+        resolveP({ status: res.statusCode ?? 0, read, peakRssKb: peak });
       });
       res.on('error', (e) => {
         clearInterval(timer);
@@ -77,10 +85,10 @@ function download(
   });
 }
 
-function rawCopy(dbUrl: string, sql: string): Promise<{ bytes: number; lines: number; firstByteMs: number }> {
+/** psql's COPY of `sql` to its stdout, read into a Tally. */
+function rawCopy(dbUrl: string, sql: string): Promise<Tally> {
   return new Promise((resolveP, reject) => {
-    const start = nowMs();
-    let firstByteMs = NaN;
+    const read = new Tally();
     const p = spawn(
       'psql',
       ['-X', '-q', '-v', 'ON_ERROR_STOP=1', dbUrl, '-c', `COPY (${sql}) TO STDOUT (FORMAT csv, HEADER)`],
@@ -88,19 +96,11 @@ function rawCopy(dbUrl: string, sql: string): Promise<{ bytes: number; lines: nu
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
-    let bytes = 0;
-    let lines = 0;
     let err = '';
-    p.stdout.on('data', (chunk: Buffer) => {
-      if (bytes === 0) firstByteMs = nowMs() - start;
-      bytes += chunk.length;
-      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
-    });
+    p.stdout.on('data', (chunk: Buffer) => read.add(chunk));
     p.stderr.on('data', (c: Buffer) => (err += c.toString()));
     p.on('error', reject);
-    p.on('close', (code) =>
-      code === 0 ? resolveP({ bytes, lines, firstByteMs }) : reject(new Error(`psql exited ${code}: ${err}`)),
-    );
+    p.on('close', (code) => (code === 0 ? resolveP(read) : reject(new Error(`psql exited ${code}: ${err}`))));
   });
 }
 
@@ -141,38 +141,26 @@ export async function runExportTarget(ctx: BenchContext, app: ChildApp): Promise
 
   const legs: Leg[] = [];
   const runLeg = async (rep: number, mode: Leg['mode']): Promise<Leg> => {
-    if (mode === 'copy') {
-      const t0 = nowMs();
-      const r = await rawCopy(ctx.db.url, copySql);
-      const ms = nowMs() - t0;
-      return {
-        rep,
-        mode,
-        ms,
-        firstByteMs: r.firstByteMs,
-        lines: r.lines,
-        bytes: r.bytes,
-        rowsPerS: (window.rows / ms) * 1000,
-      };
-    }
-    const before = readMemory(app.pid).rssKb;
-    const resetOk = resetPeak(app.pid);
-    const t0 = nowMs();
-    const r = await download(httpPath(mode), token, app.pid);
-    const ms = nowMs() - t0;
-    const peak = Math.max(r.peakRssKb, resetOk ? readMemory(app.pid).hwmKb : 0);
-    if (r.status !== 200) throw new Error(`export ${mode} → HTTP ${r.status}`);
-    return {
+    const leg = (read: Tally, ms: number): Leg => ({
       rep,
       mode,
       ms,
-      firstByteMs: r.firstByteMs,
-      lines: r.lines,
-      bytes: r.bytes,
+      firstByteMs: read.firstByteMs,
+      lines: read.lines,
+      bytes: read.bytes,
       rowsPerS: (window.rows / ms) * 1000,
-      rssGrowthMb: (peak - before) / 1024,
-      status: r.status,
-    };
+    });
+    if (mode === 'copy') {
+      const read = await rawCopy(ctx.db.url, copySql);
+      return leg(read, read.elapsedMs());
+    }
+    const before = readMemory(app.pid).rssKb;
+    const resetOk = resetPeak(app.pid);
+    const r = await download(httpPath(mode), token, app.pid);
+    const ms = r.read.elapsedMs();
+    const peak = Math.max(r.peakRssKb, resetOk ? readMemory(app.pid).hwmKb : 0);
+    if (r.status !== 200) throw new Error(`export ${mode} → HTTP ${r.status}`);
+    return { ...leg(r.read, ms), rssGrowthMb: (peak - before) / 1024, status: r.status };
   };
 
   ctx.progress(`target 4: exporting ${fmtInt(window.rows)} rows`);
