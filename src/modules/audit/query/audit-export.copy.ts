@@ -6,6 +6,7 @@ import type { ExportFormat } from './dto/audit-query.dto';
 import { AuditFilters, buildCopySelect, SortOrder } from './audit-query.builder';
 import { BINARY_ITEM_COLUMNS, BinaryCopyError, ItemLines } from './audit-export.binary';
 import { CSV_COLUMNS } from './audit-export.format';
+import { tsText } from '../integrity/canonical';
 
 /*
  * The COPY-based export, streamed with `COPY (SELECT …) TO STDOUT` in index order: for CSV PostgreSQL
@@ -13,8 +14,6 @@ import { CSV_COLUMNS } from './audit-export.format';
  * PostgreSQL sends binary rows and ItemLines (audit-export.binary.ts) writes each as the API's item.
  * No row becomes a JS object.
  */
-
-const TIMESTAMP = `to_char(a.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 /** A text cell that a spreadsheet would run as a formula (= + - @ tab CR first) gets a leading `'`. */
 const guard = (expr: string): string =>
@@ -28,7 +27,7 @@ const guardJson = (col: string): string =>
 const CSV_CELLS: Record<(typeof CSV_COLUMNS)[number], string> = {
   id: 'a.id',
   seq: 'a.seq',
-  occurredAt: TIMESTAMP,
+  occurredAt: tsText('a.occurred_at'),
   action: guard('a.action'),
   category: guard('a.category'),
   outcome: guard('a.outcome'),

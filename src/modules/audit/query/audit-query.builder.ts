@@ -1,5 +1,6 @@
 import { sqlLimit, sqlLiteral } from '../../../database/sql-literal';
 import { AUDIT_ACTION_NAMES } from '../audit.catalogue';
+import { tsText } from '../integrity/canonical';
 
 /**
  * The SQL of the admin read API, built in one place so that the service and the query-plan test run
@@ -63,7 +64,7 @@ export const SEALED_SQL = `(NOT EXISTS (SELECT 1 FROM audit_pending s WHERE s.se
  * `sealed` from SEALED_SQL, or from what the caller already knows (the feed reads chained events only).
  */
 const itemColumns = (sealed: string): string => `a.id, a.seq::text AS seq,
-  to_char(a.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_at_text,
+  ${tsText('a.occurred_at')} AS occurred_at_text,
   a.action, a.category, a.outcome, a.severity, a.actor_type, a.actor_id, a.actor_display,
   a.resource_type, a.resource_id, a.resource_display, a.request_id, a.http_method, a.http_path,
   a.status_code, a.duration_ms, host(a.ip_address) AS ip, a.user_agent, a.changes, a.metadata,
