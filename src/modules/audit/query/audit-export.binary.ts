@@ -133,6 +133,8 @@ const DISPLAY = new Map<string, Buffer>(
  */
 export const ROW_EXTRA = 1024;
 const HEX = lit('0123456789abcdef');
+const ARRAY_OPEN = lit('[\n');
+const ARRAY_NEXT = lit(',');
 const QUOTE = 0x22;
 
 /** A failure of the stream's shape (never expected from PostgreSQL): ends the export with an error. */
@@ -335,9 +337,6 @@ export class ItemLines extends Transform {
 
   private row(src: Buffer, size: number): void {
     const { out, at, len } = this;
-    // Worst case without escapes: the row's binary bytes + 2 quotes per field + ROW_EXTRA (a NULL's
-    // 4-byte length becomes `null`); an unknown outcome is written twice. A field with escapes widens
-    // the reservation (Out.str).
     if (
       len[F.Id] !== 16 ||
       len[F.Seq] !== 8 ||
@@ -348,9 +347,12 @@ export class ItemLines extends Transform {
       len[F.Outcome] < 0
     )
       throw new BinaryCopyError('a column is not of the binary size ItemLines reads');
+    // Worst case without escapes: the row's binary bytes + 2 quotes per field + ROW_EXTRA (a NULL's
+    // 4-byte length becomes `null`); an unknown outcome is written twice. A field with escapes widens
+    // the reservation (Out.str).
     out.room(size + ROW_EXTRA + 2 * FIELDS + len[F.Outcome]);
-    if (this.array) out.byte(this.rows === 0 ? 0x5b : 0x2c);
-    if (this.array && this.rows === 0) out.byte(0x0a);
+    // JSON: `[\n` before the first item, `,` before every other.
+    if (this.array) out.lit(this.rows === 0 ? ARRAY_OPEN : ARRAY_NEXT);
     this.rows++;
     out.lit(K.id);
     this.uuid(src, at[F.Id]);
