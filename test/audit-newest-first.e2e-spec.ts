@@ -172,7 +172,8 @@ describe('admin audit API: newest-first pages across the recent slice', () => {
 
   it('the newest slice of an unfiltered page is a named statement, reused on its connection', async () => {
     const dto = Object.assign(new AuditListQueryDto(), { limit: 4 });
-    const above = new Date(now).toISOString();
+    // The text names the month of the slice's lower bound (see monthFloor), as the service computes it.
+    const above = new Date(Date.now() - RECENT_SLICE_HOURS * HOUR).toISOString();
     const { sql } = buildPageQuery({}, { order: 'desc', limit: 5, slice: { above }, inlineLimit: true });
     const runs = 7;
     const { pages, statements } = await listOnOneConnection(t, dto, runs, sql);

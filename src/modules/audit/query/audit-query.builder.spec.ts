@@ -26,3 +26,30 @@ describe('buildPageQuery: a text search slice', () => {
     ).not.toContain('date_trunc');
   });
 });
+
+describe("buildPageQuery: a slice's lower bound also names its month as a literal", () => {
+  const sql = (above: string): string =>
+    buildPageQuery({}, { order: 'desc', limit: 51, slice: { above }, inlineLimit: true }).sql;
+  const floor = (iso: string): string => `a.occurred_at >= '${iso}'::timestamptz`;
+
+  it('the first of the UTC month of `above`, beside the bound itself (a parameter)', () => {
+    const q = buildPageQuery({}, { order: 'desc', limit: 51, slice: { above: '2026-11-30T17:52:45.612Z' } });
+    expect(q.sql).toContain('a.occurred_at > $1::timestamptz');
+    expect(q.sql).toContain(floor('2026-11-01T00:00:00.000Z'));
+    expect(q.params[0]).toBe('2026-11-30T17:52:45.612Z');
+    // The month is UTC's, whatever the offset the bound was written with.
+    expect(sql('2026-12-01T00:30:00+01:00')).toContain(floor('2026-11-01T00:00:00.000Z'));
+    expect(sql('2026-01-01T00:00:00.000Z')).toContain(floor('2026-01-01T00:00:00.000Z'));
+  });
+
+  it('years 1–99 stay themselves (not 19xx); none outside 1–9999', () => {
+    expect(sql('0044-03-15T12:00:00.000Z')).toContain(floor('0044-03-01T00:00:00.000Z'));
+    expect(sql('9999-12-31T23:59:59.999Z')).toContain(floor('9999-12-01T00:00:00.000Z'));
+    for (const above of ['+010000-01-09T00:00:00.000Z', '-000043-03-15T00:00:00.000Z'])
+      expect(sql(above)).not.toMatch(/occurred_at >= '/);
+  });
+
+  it('no slice, no month', () => {
+    expect(buildPageQuery({}, { order: 'desc', limit: 51 }).sql).not.toMatch(/occurred_at >= '/);
+  });
+});

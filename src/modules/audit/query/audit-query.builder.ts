@@ -240,6 +240,26 @@ function lowerTimeBound(at: string, plain: boolean): string {
   return `a.occurred_at >= ${unestimated(at)} AND a.occurred_at >= ${month}`;
 }
 
+/**
+ * `a.occurred_at >= <the first of at's month>`, a literal: implied by a lower bound at `at`, and all a
+ * statement's generic plan needs to leave out the older monthly partitions when it is planned (a
+ * parameter, or an expression of one, prunes only when the plan runs, and a generic plan over every
+ * partition costs as much as all of them). Measured at 10 M rows on the newest page's slice (five
+ * partitions from `at`'s month on, sixteen in all): without it PostgreSQL's plan cache never chose
+ * the generic plan (its estimate over sixteen partitions lost to the custom plans'), and each call
+ * planned afresh, ~0.8–1.0 ms per EXECUTE in psql; with it the generic plan won from the sixth call
+ * on, 0.31–0.44 ms. The text changes once a month: one more statement per connection. None outside
+ * the years 1–9999 (no partition lies there, and an ISO text beyond them is not PostgreSQL's).
+ */
+function monthFloor(at: string): string[] {
+  const d = new Date(at);
+  const year = d.getUTCFullYear();
+  if (!(year >= 1 && year <= 9999)) return [];
+  const month = new Date(0);
+  month.setUTCFullYear(year, d.getUTCMonth(), 1);
+  return [`a.occurred_at >= ${sqlLiteral(month.toISOString())}::timestamptz`];
+}
+
 /** The catalogue actions an `action` filter stands for: itself, or every action of a `prefix.*`. */
 function actionsOf(action: string): string[] {
   return action.endsWith('.*') ? actionsForPrefix(action.slice(0, -2)) : [action];
@@ -284,7 +304,8 @@ export function buildPageQuery(filters: AuditFilters, page: PageOptions): BuiltQ
   if (page.after) w.push(keysetClause(page.after, page.order, p, plainLower));
   const slice = page.slice;
   const above = slice?.above !== undefined ? p.add(slice.above) : undefined;
-  if (above !== undefined) w.push(`a.occurred_at > ${above}::timestamptz`);
+  if (above !== undefined && slice?.above !== undefined)
+    w.push(`a.occurred_at > ${above}::timestamptz`, ...monthFloor(slice.above));
   if (slice?.atOrBelow !== undefined) w.push(`a.occurred_at <= ${p.add(slice.atOrBelow)}::timestamptz`);
   if (slice?.byHour && above !== undefined && slice.atOrBelow !== undefined)
     w.push(`${AUDIT_SEARCH_HOUR} >= date_trunc('hour', ${above}::timestamptz AT TIME ZONE 'UTC')`);
