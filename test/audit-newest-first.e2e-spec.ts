@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AuditEventRow } from '../src/modules/audit/audit.types';
 import { actionsForPrefix, buildPageQuery } from '../src/modules/audit/query/audit-query.builder';
 import {
+  FILTERED_PAGE_KEY,
   GENERIC_PAGE_KEY,
   PINNED_PAGE_KEY,
   RECENT_SLICE_HOURS,
@@ -87,6 +88,41 @@ describe('admin audit API: newest-first pages across the recent slice', () => {
 
   afterAll(async () => {
     await t?.close();
+  });
+
+  // First: each connection names at most FILTERED_PAGE_BUDGET.max filtered texts, and the later tests'
+  // walks (many page sizes and bounds) fill that budget.
+  it("the newest slice of a filtered page is named after its text, the filter's values written into it as literals", async () => {
+    // An actor id with a quote and a backslash: as a literal it must still mean itself.
+    const odd = `o'brien\\${randomUUID()}`;
+    const ids: string[] = [];
+    const rows = [0, 1, 2].map((i) =>
+      seedRow({
+        action: 'attachment.downloaded',
+        occurredAt: new Date(Date.now() - (i + 1) * HOUR),
+        actorType: 'user',
+        actorId: odd,
+      }),
+    );
+    rows.forEach((r) => ids.push(r.id));
+    await insertRows(t, rows);
+    const dto = Object.assign(new AuditListQueryDto(), { limit: 2, actorId: odd });
+    const above = new Date(Date.now() - RECENT_SLICE_HOURS * HOUR).toISOString();
+    const { sql } = buildPageQuery(
+      { actorId: odd },
+      { order: 'desc', limit: 3, slice: { above }, inlineLimit: true, inlineFilters: true },
+    );
+    expect(sql).toContain(`a.actor_id = E'o''brien\\\\`);
+    const runs = 7;
+    const { pages, statements } = await listOnOneConnection(t, dto, runs, sql);
+    for (const p of pages) expect(p).toEqual(ids.slice(0, 2));
+    expect(statements).toHaveLength(1);
+    expect(statements[0].name.startsWith(`${FILTERED_PAGE_KEY}_`)).toBe(true);
+    expect(statements[0].generic + statements[0].custom).toBeGreaterThanOrEqual(runs);
+    // Over HTTP, the same page.
+    expect((await page(`actorId=${encodeURIComponent(odd)}&limit=2`)).items.map((i) => i.id)).toEqual(
+      ids.slice(0, 2),
+    );
   });
 
   it('every page equals the single-statement order, whatever the page size', async () => {

@@ -92,6 +92,33 @@ describe('Prepared statements (preparedQuery)', () => {
     expect(r.n).toBe(1);
   });
 
+  // Before the default budget's cap is reached on this connection (the next test fills it).
+  it("a budget of its own: its texts are capped apart and never take the default budget's names", async () => {
+    const budget = { name: 'probe_budget', max: 3 };
+    const { results, own, others } = await runner.run(async () => {
+      const out: number[] = [];
+      for (let i = 0; i < budget.max + 4; i++) {
+        const text = `SELECT $1::int + ${100 + i} AS n`;
+        const [r] = await preparedTextQuery<{ n: number }>(tx.tx, 'probe_own', text, [1], budget);
+        out.push(r.n);
+      }
+      // The default budget is untouched by them: new default texts are still named.
+      for (let i = 0; i < 3; i++)
+        await preparedTextQuery(tx.tx, 'probe_others', `SELECT $1::int + ${200 + i} AS n`, [1]);
+      const count = async (like: string): Promise<number> => {
+        const [{ n }] = await tx.tx.query<{ n: number }[]>(
+          `SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE $1`,
+          [like],
+        );
+        return n;
+      };
+      return { results: out, own: await count('probe_own%'), others: await count('probe_others%') };
+    });
+    expect(results).toEqual(Array.from({ length: budget.max + 4 }, (_, i) => 101 + i));
+    expect(own).toBe(budget.max);
+    expect(others).toBe(3);
+  });
+
   it('names statements built at run time by their text, at most a cap of them per connection', async () => {
     const a = 'SELECT $1::int + 1 AS n';
     expect(textKey('probe_key', a)).toBe(textKey('probe_key', a));

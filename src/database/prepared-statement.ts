@@ -18,8 +18,8 @@ interface Statement {
 }
 interface ClientStatements {
   byKey: Map<string, Statement>;
-  /** How many of them preparedTextQuery made (keyed by run-time SQL text). */
-  fromText: number;
+  /** How many of them preparedTextQuery made (keyed by run-time SQL text), per budget. */
+  fromText: Map<string, number>;
 }
 /**
  * Statement names per pg client and statement key. PostgreSQL keeps a prepared statement per session
@@ -37,13 +37,28 @@ let nextStatement = 0;
  */
 export const MAX_TEXT_STATEMENTS_PER_CONNECTION = 64;
 
-function statementOf(client: PgClient, key: string, fromText: boolean): Statement | undefined {
+/**
+ * A share of the texts preparedTextQuery names on one connection, counted apart from the others: its
+ * `max` texts may be named, further ones run unnamed, and they never use up the default budget
+ * (MAX_TEXT_STATEMENTS_PER_CONNECTION) of the fixed shapes.
+ */
+export interface TextBudget {
+  name: string;
+  max: number;
+}
+
+const DEFAULT_BUDGET: TextBudget = { name: 'default', max: MAX_TEXT_STATEMENTS_PER_CONNECTION };
+
+function statementOf(client: PgClient, key: string, budget: TextBudget | undefined): Statement | undefined {
   let held = statements.get(client);
-  if (!held) statements.set(client, (held = { byKey: new Map<string, Statement>(), fromText: 0 }));
+  if (!held) statements.set(client, (held = { byKey: new Map<string, Statement>(), fromText: new Map() }));
   let statement = held.byKey.get(key);
   if (statement) return statement;
-  if (fromText && held.fromText >= MAX_TEXT_STATEMENTS_PER_CONNECTION) return undefined;
-  if (fromText) held.fromText++;
+  if (budget) {
+    const used = held.fromText.get(budget.name) ?? 0;
+    if (used >= budget.max) return undefined;
+    held.fromText.set(budget.name, used + 1);
+  }
   held.byKey.set(key, (statement = { name: `${key}_${++nextStatement}`, prepared: false }));
   return statement;
 }
@@ -51,7 +66,7 @@ function statementOf(client: PgClient, key: string, fromText: boolean): Statemen
 async function runNamed<T>(
   manager: EntityManager,
   key: string,
-  fromText: boolean,
+  budget: TextBudget | undefined,
   text: string,
   values: unknown[],
 ): Promise<T[]> {
@@ -59,7 +74,7 @@ async function runNamed<T>(
   const own = !manager.queryRunner;
   try {
     const client: unknown = await runner.connect();
-    const statement = isPgClient(client) ? statementOf(client, key, fromText) : undefined;
+    const statement = isPgClient(client) ? statementOf(client, key, budget) : undefined;
     if (!isPgClient(client) || !statement) return await manager.query<T[]>(text, values);
     const result = await client.query({ name: statement.name, text, values });
     statement.prepared = true;
@@ -82,21 +97,23 @@ export function preparedQuery<T>(
   text: string,
   values: unknown[],
 ): Promise<T[]> {
-  return runNamed<T>(manager, key, false, text, values);
+  return runNamed<T>(manager, key, undefined, text, values);
 }
 
 /**
  * preparedQuery for SQL built at run time: the statement is named `prefix` plus a digest of `text`, so
  * each distinct text is its own prepared statement on each connection, up to
- * MAX_TEXT_STATEMENTS_PER_CONNECTION of them (further texts run unnamed).
+ * MAX_TEXT_STATEMENTS_PER_CONNECTION of them (further texts run unnamed), or up to `budget.max` of
+ * its own budget's.
  */
 export function preparedTextQuery<T>(
   manager: EntityManager,
   prefix: string,
   text: string,
   values: unknown[],
+  budget: TextBudget = DEFAULT_BUDGET,
 ): Promise<T[]> {
-  return runNamed<T>(manager, textKey(prefix, text), true, text, values);
+  return runNamed<T>(manager, textKey(prefix, text), budget, text, values);
 }
 
 /** The statement key preparedTextQuery uses for `text`. */
