@@ -89,10 +89,10 @@ export const PINNED_PAGE_KEY = 'audit_page';
  * slice's month became a literal in the text (monthFloor in the builder): the generic plan then holds
  * the slice's partitions only, not all sixteen. A slice below a cursor or `to` is
  * pruned to one or two partitions at plan time; its custom plans cost less and are kept (the name
- * still saves the parse). Pages with a filter value (actor, action, outcome, …) stay unnamed, planned
- * for their values: a generic plan chosen for the first values seen could walk the time index for a
- * rare one (measured: outcome=error 2.6 → 5.5 ms; a value matching nothing would walk every
- * partition). The LIMIT is inlined (PageOptions.inlineLimit).
+ * still saves the parse). Pages with a filter value (actor, action, outcome, …) never share this
+ * statement: a generic plan chosen for the first values seen could walk the time index for a rare one
+ * (measured: outcome=error 2.6 → 5.5 ms; a value matching nothing would walk every partition); see
+ * FILTERED_PAGE_KEY. The LIMIT is inlined (PageOptions.inlineLimit).
  */
 export const GENERIC_PAGE_KEY = 'audit_newest';
 
