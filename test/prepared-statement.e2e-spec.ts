@@ -39,6 +39,15 @@ describe('Prepared statements (preparedQuery)', () => {
       ),
     );
 
+  /** How many statements named like `like` the transaction's connection holds (call inside runner.run). */
+  const countOnConnection = async (like: string): Promise<number> => {
+    const [{ n }] = await tx.tx.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE $1`,
+      [like],
+    );
+    return n;
+  };
+
   it('prepares a statement once per connection and reuses it in the transaction', async () => {
     const rows = await runner.run(async () => {
       const out: number[] = [];
@@ -105,14 +114,11 @@ describe('Prepared statements (preparedQuery)', () => {
       // The default budget is untouched by them: new default texts are still named.
       for (let i = 0; i < 3; i++)
         await preparedTextQuery(tx.tx, 'probe_others', `SELECT $1::int + ${200 + i} AS n`, [1]);
-      const count = async (like: string): Promise<number> => {
-        const [{ n }] = await tx.tx.query<{ n: number }[]>(
-          `SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE $1`,
-          [like],
-        );
-        return n;
+      return {
+        results: out,
+        own: await countOnConnection('probe_own%'),
+        others: await countOnConnection('probe_others%'),
       };
-      return { results: out, own: await count('probe_own%'), others: await count('probe_others%') };
     });
     expect(results).toEqual(Array.from({ length: budget.max + 4 }, (_, i) => 101 + i));
     expect(own).toBe(budget.max);
@@ -133,14 +139,11 @@ describe('Prepared statements (preparedQuery)', () => {
       }
       // A fixed statement still gets its name on a connection at the cap.
       await preparedQuery(tx.tx, 'probe_fixed_at_cap', 'SELECT 1 AS one', []);
-      const count = async (like: string): Promise<number> => {
-        const [{ n }] = await tx.tx.query<{ n: number }[]>(
-          `SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE $1`,
-          [like],
-        );
-        return n;
+      return {
+        results: out,
+        held: await countOnConnection('probe_cap%'),
+        fixed: await countOnConnection('probe_fixed_at_cap%'),
       };
-      return { results: out, held: await count('probe_cap%'), fixed: await count('probe_fixed_at_cap%') };
     });
     // Every statement answered, named or not; the connection holds at most the cap of them.
     expect(results).toEqual(Array.from({ length: shapes }, (_, i) => 1 + i));
