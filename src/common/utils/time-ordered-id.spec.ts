@@ -17,3 +17,15 @@ describe('timeOrderedId', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 });
+
+describe('timeOrderedId: pooled random bytes', () => {
+  it('ids of one millisecond count up, across refills of the pool, and their random tails differ', () => {
+    // More ids than the pool holds (256), made as fast as possible: many share a millisecond.
+    const ids = Array.from({ length: 3_000 }, () => timeOrderedId());
+    const ms = ids.map((id) => id.slice(0, 13));
+    expect(new Set(ms).size).toBeLessThan(ids.length);
+    expect([...ids].sort()).toEqual(ids);
+    const tails = ids.map((id) => id.slice(-12));
+    expect(new Set(tails).size).toBe(ids.length);
+  });
+});
