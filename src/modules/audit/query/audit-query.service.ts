@@ -373,6 +373,11 @@ export class AuditQueryService {
       const newest = atOrBelow === undefined;
       const generic = newest && timeOnly(filters);
       const filtered = newest && !generic && filters.q === undefined;
+      const named = generic
+        ? { key: GENERIC_PAGE_KEY }
+        : filtered
+          ? { key: FILTERED_PAGE_KEY, budget: FILTERED_PAGE_BUDGET }
+          : undefined;
       const q = buildPageQuery(filters, {
         order: 'desc',
         limit: want - rows.length,
@@ -386,17 +391,9 @@ export class AuditQueryService {
         inlineFilters: filtered,
       });
       rows.push(
-        ...(generic
-          ? await preparedTextQuery<AuditItemRow>(tx, GENERIC_PAGE_KEY, q.sql, q.params)
-          : filtered
-            ? await preparedTextQuery<AuditItemRow>(
-                tx,
-                FILTERED_PAGE_KEY,
-                q.sql,
-                q.params,
-                FILTERED_PAGE_BUDGET,
-              )
-            : await tx.query<AuditItemRow[]>(q.sql, q.params)),
+        ...(named
+          ? await preparedTextQuery<AuditItemRow>(tx, named.key, q.sql, q.params, named.budget)
+          : await tx.query<AuditItemRow[]>(q.sql, q.params)),
       );
       if (rows.length >= want || aboveMs === undefined) break;
       // `from` bounds the search: no slice wholly below it. A slice that ends exactly at `from` is not
