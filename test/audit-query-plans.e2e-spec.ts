@@ -7,6 +7,7 @@ import {
   HEAD_RATE_SQL,
   KeysetPosition,
 } from '../src/modules/audit/query/audit-query.builder';
+import { RECENT_SLICE_HOURS } from '../src/modules/audit/query/audit-query.service';
 import { volumeInsertSql } from './support/audit-volume';
 import { queuedEventsSql } from '../src/modules/audit/integrity/audit-sealer.service';
 import { PartitionManager } from '../src/modules/audit/integrity/partition-manager.service';
@@ -98,11 +99,11 @@ function nodes(plan: PlanNode): PlanNode[] {
    */
   async function cachedPlan(q: BuiltQuery): Promise<{ cached: PlanNode[]; generic: number }> {
     return t.dataSource.transaction(async (m) => {
-      const args = q.params.map((v) => `'${String(v)}'`).join(', ');
+      const args = q.params.length ? `(${q.params.map((v) => `'${String(v)}'`).join(', ')})` : '';
       await m.query(`PREPARE cached_plan AS ${q.sql}`);
-      for (let i = 0; i < 6; i++) await m.query(`EXECUTE cached_plan(${args})`);
+      for (let i = 0; i < 6; i++) await m.query(`EXECUTE cached_plan${args}`);
       const [row] = await m.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }[]>(
-        `EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE cached_plan(${args})`,
+        `EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE cached_plan${args}`,
       );
       const [{ generic }] = await m.query<{ generic: number }[]>(
         `SELECT generic_plans::int AS generic FROM pg_prepared_statements WHERE name = 'cached_plan'`,
@@ -110,6 +111,21 @@ function nodes(plan: PlanNode): PlanNode[] {
       await m.query('DEALLOCATE cached_plan');
       return { cached: nodes(row['QUERY PLAN'][0].Plan), generic };
     });
+  }
+
+  /**
+   * The newest slice's start as AuditQueryService.sliced computes it: RECENT_SLICE_HOURS before the
+   * page's top; for a first page (no cursor) on the hour before, as a literal.
+   */
+  function newestSlice(
+    f: AuditFilters,
+    after: KeysetPosition | undefined,
+  ): { above: string; literal: boolean } {
+    const top = after ? Date.parse(after.occurredAt) : Math.min(Date.now(), Date.parse(f.to ?? '9999-01-01'));
+    const start = top - RECENT_SLICE_HOURS * 3_600_000;
+    const literal = after === undefined;
+    const above = literal ? Math.floor(start / 3_600_000) * 3_600_000 : start;
+    return { above: new Date(above).toISOString(), literal };
   }
 
   const weekAgo = () => new Date(Date.now() - 7 * 86_400_000).toISOString();
@@ -192,11 +208,14 @@ function nodes(plan: PlanNode): PlanNode[] {
       // newest page itself (no cursor, no `to`: open towards the future) must get the generic plan,
       // planned once per connection, with the partitions outside the slice pruned.
       for (const after of [undefined, deep]) {
-        const top = after
-          ? Date.parse(after.occurredAt)
-          : Math.min(Date.now(), Date.parse(f.to ?? '9999-01-01'));
-        const above = new Date(top - 7 * 86_400_000).toISOString();
-        const q = buildPageQuery(f, { order: 'desc', limit: 51, after, slice: { above }, inlineLimit: true });
+        const { above, literal } = newestSlice(f, after);
+        const q = buildPageQuery(f, {
+          order: 'desc',
+          limit: 51,
+          after,
+          slice: { above, literal },
+          inlineLimit: true,
+        });
         expect(q.sql).toMatch(/LIMIT 51$/);
         const { cached, generic } = await cachedPlan(q);
         expect(await bigSeqScans(cached)).toEqual([]);
@@ -220,6 +239,40 @@ function nodes(plan: PlanNode): PlanNode[] {
           expect(inPlan).toBeLessThanOrEqual(5);
         }
       }
+    },
+  );
+
+  // The filters the service reads this way: not time alone (GENERIC_PAGE_KEY, above), not `q`, not a
+  // pinned resource or request (PINNED_PAGE_KEY, unsliced).
+  const notFiltered = [
+    'no filter',
+    'from',
+    'to',
+    'from + to',
+    'q',
+    'requestId',
+    'resourceType + resourceId',
+    'resourceId alone',
+  ];
+  it.each(filters.filter(([label]) => !notFiltered.includes(label)))(
+    'the newest slice of a first page filtered by %s, as the named statement with its values inlined: no parameter, planned once, no sequential scan',
+    async (_label, make) => {
+      // As AuditQueryService.sliced runs a FILTERED_PAGE_KEY (or GENERIC_PAGE_KEY) statement: the
+      // filter's values, the LIMIT and the slice's start (on the hour) are literals. A statement
+      // without parameters is planned once and that plan kept (no custom plans).
+      const f = make();
+      const { above, literal } = newestSlice(f, undefined);
+      const q = buildPageQuery(f, {
+        order: 'desc',
+        limit: 51,
+        slice: { above, literal },
+        inlineLimit: true,
+        inlineFilters: true,
+      });
+      expect(q.params).toEqual([]);
+      const { cached, generic } = await cachedPlan(q);
+      expect(generic).toBeGreaterThanOrEqual(6);
+      expect(await bigSeqScans(cached)).toEqual([]);
     },
   );
 

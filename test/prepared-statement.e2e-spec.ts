@@ -3,6 +3,7 @@ import {
   MAX_TEXT_STATEMENTS_PER_CONNECTION,
   preparedQuery,
   preparedTextQuery,
+  STALE_STATEMENT_MS,
   textKey,
 } from '../src/database/prepared-statement';
 import type { Tx } from '../src/database/transaction';
@@ -123,6 +124,48 @@ describe('Prepared statements (preparedQuery)', () => {
     expect(results).toEqual(Array.from({ length: budget.max + 4 }, (_, i) => 101 + i));
     expect(own).toBe(budget.max);
     expect(others).toBe(3);
+  });
+
+  it("a full budget's least recently used text, once stale, gives its place to a new text (deallocated from the session); a recent one never does", async () => {
+    const budget = { name: 'probe_stale', max: 2 };
+    const text = (i: number): string => `SELECT $1::int + ${300 + i} AS n`;
+    const run = async (i: number): Promise<number> =>
+      (await preparedTextQuery<{ n: number }>(tx.tx, 'probe_stale', text(i), [1], budget))[0].n;
+    /** The texts the connection holds under this prefix. */
+    const held = async (): Promise<string[]> =>
+      (
+        await tx.tx.query<{ statement: string }[]>(
+          `SELECT statement FROM pg_prepared_statements WHERE name LIKE 'probe_stale%' ORDER BY statement`,
+        )
+      ).map((r) => r.statement);
+    const t0 = Date.now();
+    const clock = jest.spyOn(Date, 'now');
+    try {
+      const seen = await runner.run(async () => {
+        const out: { answers: number[]; held: string[] }[] = [];
+        const step = async (at: number, runs: number[]): Promise<void> => {
+          clock.mockReturnValue(at);
+          const answers: number[] = [];
+          for (const i of runs) answers.push(await run(i));
+          out.push({ answers, held: await held() });
+        };
+        await step(t0, [0, 1]); // the budget is full: texts 0 and 1
+        await step(t0 + 60_000, [0]); // text 0 used again: text 1 is now the least recently used
+        await step(t0 + 61_000, [2]); // text 1 is not stale yet: text 2 runs unnamed
+        await step(t0 + STALE_STATEMENT_MS + 1, [2]); // text 1 is stale: deallocated, text 2 named
+        await step(t0 + STALE_STATEMENT_MS + 2, [1, 2, 0]); // text 0 not stale: text 1 runs unnamed
+        return out;
+      });
+      expect(seen).toEqual([
+        { answers: [301, 302], held: [text(0), text(1)] },
+        { answers: [301], held: [text(0), text(1)] },
+        { answers: [303], held: [text(0), text(1)] },
+        { answers: [303], held: [text(0), text(2)] },
+        { answers: [302, 303, 301], held: [text(0), text(2)] },
+      ]);
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   it('names statements built at run time by their text, at most a cap of them per connection', async () => {

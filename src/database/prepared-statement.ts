@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { sqlLiteral } from './sql-literal';
 
-/** The part of a node-postgres client used here: a named (prepared) statement. */
+/** The part of a node-postgres client used here: a named (prepared) statement, or a plain one. */
 interface PgClient {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+  query(config: { name?: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
 }
 
 function isPgClient(value: unknown): value is PgClient {
@@ -15,11 +15,15 @@ interface Statement {
   name: string;
   /** Run successfully once on this client: it exists in the client's session. */
   prepared: boolean;
+  /** The budget it was named from (preparedTextQuery), if any. */
+  budget?: string;
+  /** When it last ran (Date.now()). */
+  usedAt: number;
 }
 interface ClientStatements {
   byKey: Map<string, Statement>;
-  /** How many of them preparedTextQuery made (keyed by run-time SQL text), per budget. */
-  fromText: Map<string, number>;
+  /** The keys of preparedTextQuery's statements per budget, least recently used first. */
+  byBudget: Map<string, Set<string>>;
 }
 /**
  * Statement names per pg client and statement key. PostgreSQL keeps a prepared statement per session
@@ -38,9 +42,19 @@ let nextStatement = 0;
 export const MAX_TEXT_STATEMENTS_PER_CONNECTION = 64;
 
 /**
+ * A text of a full budget unused this long gives its place to a new one: it is deallocated from the
+ * session (DEALLOCATE, one round trip) and the new text is named. Texts that hold a time (a slice's
+ * start on the hour, a month: see AuditQueryService.sliced) go out of use as time passes; without this,
+ * a connection that lives for days would fill its budgets with them and run every new text unnamed.
+ * A text used within this time keeps its place, so texts that take turns never churn.
+ */
+export const STALE_STATEMENT_MS = 10 * 60_000;
+
+/**
  * A share of the texts preparedTextQuery names on one connection, counted apart from the others: its
- * `max` texts may be named, further ones run unnamed, and they never use up the default budget
- * (MAX_TEXT_STATEMENTS_PER_CONNECTION) of the fixed shapes.
+ * `max` texts may be named, further ones run unnamed (or take the place of a stale one, see
+ * STALE_STATEMENT_MS), and they never use up the default budget (MAX_TEXT_STATEMENTS_PER_CONNECTION)
+ * of the fixed shapes.
  */
 export interface TextBudget {
   name: string;
@@ -49,17 +63,72 @@ export interface TextBudget {
 
 const DEFAULT_BUDGET: TextBudget = { name: 'default', max: MAX_TEXT_STATEMENTS_PER_CONNECTION };
 
-function statementOf(client: PgClient, key: string, budget: TextBudget | undefined): Statement | undefined {
+function heldBy(client: PgClient): ClientStatements {
   let held = statements.get(client);
-  if (!held) statements.set(client, (held = { byKey: new Map<string, Statement>(), fromText: new Map() }));
-  let statement = held.byKey.get(key);
-  if (statement) return statement;
-  if (budget) {
-    const used = held.fromText.get(budget.name) ?? 0;
-    if (used >= budget.max) return undefined;
-    held.fromText.set(budget.name, used + 1);
+  if (!held) statements.set(client, (held = { byKey: new Map(), byBudget: new Map() }));
+  return held;
+}
+
+/**
+ * The names node-postgres has prepared on this client (its connection's `parsedStatements`, which it
+ * consults to skip the Parse of a name it knows), or undefined when the client has no such record.
+ */
+function parsedNames(client: PgClient): Record<string, unknown> | undefined {
+  const parsed = (client as { connection?: { parsedStatements?: unknown } }).connection?.parsedStatements;
+  return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : undefined;
+}
+
+/**
+ * Makes room in `budget` for one more text: when it is full, deallocates its least recently used text
+ * if that one is stale (STALE_STATEMENT_MS). False when there is no room.
+ */
+async function room(
+  client: PgClient,
+  held: ClientStatements,
+  keys: Set<string>,
+  budget: TextBudget,
+  now: number,
+): Promise<boolean> {
+  if (keys.size < budget.max) return true;
+  const [oldest] = keys;
+  const old = held.byKey.get(oldest);
+  const parsed = parsedNames(client);
+  // Without node-postgres's record of what it prepared, a deallocated name could not be forgotten.
+  if (!old || now - old.usedAt < STALE_STATEMENT_MS || !parsed) return false;
+  if (parsed[old.name] !== undefined) {
+    await client.query({ text: `DEALLOCATE "${old.name.replace(/"/g, '""')}"`, values: [] });
+    delete parsed[old.name];
   }
-  held.byKey.set(key, (statement = { name: `${key}_${++nextStatement}`, prepared: false }));
+  keys.delete(oldest);
+  held.byKey.delete(oldest);
+  return true;
+}
+
+/** The statement `key` names on `client`, made if need be; undefined when its budget has no room. */
+async function statementOf(
+  client: PgClient,
+  key: string,
+  budget: TextBudget | undefined,
+): Promise<Statement | undefined> {
+  const held = heldBy(client);
+  const now = Date.now();
+  let statement = held.byKey.get(key);
+  if (!statement) {
+    if (budget) {
+      let keys = held.byBudget.get(budget.name);
+      if (!keys) held.byBudget.set(budget.name, (keys = new Set()));
+      if (!(await room(client, held, keys, budget, now))) return undefined;
+    }
+    statement = { name: `${key}_${++nextStatement}`, prepared: false, budget: budget?.name, usedAt: now };
+    held.byKey.set(key, statement);
+  }
+  statement.usedAt = now;
+  if (statement.budget !== undefined) {
+    // Most recently used last.
+    const keys = held.byBudget.get(statement.budget);
+    keys?.delete(key);
+    keys?.add(key);
+  }
   return statement;
 }
 
@@ -74,7 +143,7 @@ async function runNamed<T>(
   const own = !manager.queryRunner;
   try {
     const client: unknown = await runner.connect();
-    const statement = isPgClient(client) ? statementOf(client, key, budget) : undefined;
+    const statement = isPgClient(client) ? await statementOf(client, key, budget) : undefined;
     if (!isPgClient(client) || !statement) return await manager.query<T[]>(text, values);
     const result = await client.query({ name: statement.name, text, values });
     statement.prepared = true;

@@ -53,3 +53,28 @@ describe("buildPageQuery: a slice's lower bound also names its month as a litera
     expect(buildPageQuery({}, { order: 'desc', limit: 51 }).sql).not.toMatch(/occurred_at >= '/);
   });
 });
+
+describe("buildPageQuery: a slice's lower bound as a literal", () => {
+  it('is written into the text, with no month beside it and no parameter for it', () => {
+    const above = '2026-11-30T17:00:00.000Z';
+    const q = buildPageQuery(
+      { outcome: 'failure' },
+      { order: 'desc', limit: 51, slice: { above, literal: true }, inlineLimit: true, inlineFilters: true },
+    );
+    expect(q.sql).toContain(`a.occurred_at > '${above}'::timestamptz`);
+    expect(q.sql).not.toContain("occurred_at >= '2026-11-01");
+    // With the filter's values and the LIMIT inlined too, the statement has no parameter at all.
+    expect(q.params).toEqual([]);
+    expect(q.sql).not.toMatch(/\$\d/);
+  });
+
+  it('a cursor stays a parameter beside it', () => {
+    const after = { occurredAt: '2026-12-01T10:00:00.000000Z', id: '01a25213-25b8-77e1-b4e3-83d238137c06' };
+    const q = buildPageQuery(
+      {},
+      { order: 'desc', limit: 51, after, slice: { above: '2026-11-24T10:00:00.000Z', literal: true } },
+    );
+    expect(q.sql).toContain(`a.occurred_at > '2026-11-24T10:00:00.000Z'::timestamptz`);
+    expect(q.params).toEqual([after.occurredAt, after.id, 51]);
+  });
+});

@@ -177,8 +177,10 @@ export interface PageOptions {
    * row of every hour in it, and a range up to an upper bound starts at the oldest hour. So the range
    * also holds every row newer than the slice, and the newest slice (where a burst of events lands)
    * never gets one; see docs/performance.md, "Why the hour is in the search index".
+   * `literal`: `above` written into the text as a literal instead of a parameter (the newest slice of a
+   * first page, which the service starts on the hour: see AuditQueryService.sliced).
    */
-  slice?: { above?: string; atOrBelow?: string; byHour?: boolean };
+  slice?: { above?: string; atOrBelow?: string; byHour?: boolean; literal?: boolean };
   /**
    * The LIMIT as a literal in the SQL text instead of a parameter, for a statement meant to be cached
    * with a generic plan: with the LIMIT as a parameter, PostgreSQL costs a generic plan for 10 % of the
@@ -310,9 +312,11 @@ export function buildPageQuery(filters: AuditFilters, page: PageOptions): BuiltQ
   if (actions !== undefined) w.push('a.action = f.action');
   if (page.after) w.push(keysetClause(page.after, page.order, p, plainLower));
   const slice = page.slice;
-  const above = slice?.above !== undefined ? p.add(slice.above) : undefined;
+  const above =
+    slice?.above === undefined ? undefined : slice.literal ? sqlLiteral(slice.above) : p.add(slice.above);
+  // A literal bound prunes the partitions when the statement is planned; a parameter needs monthFloor.
   if (above !== undefined && slice?.above !== undefined)
-    w.push(`a.occurred_at > ${above}::timestamptz`, ...monthFloor(slice.above));
+    w.push(`a.occurred_at > ${above}::timestamptz`, ...(slice.literal ? [] : monthFloor(slice.above)));
   if (slice?.atOrBelow !== undefined) w.push(`a.occurred_at <= ${p.add(slice.atOrBelow)}::timestamptz`);
   if (slice?.byHour && above !== undefined && slice.atOrBelow !== undefined)
     w.push(`${AUDIT_SEARCH_HOUR} >= date_trunc('hour', ${above}::timestamptz AT TIME ZONE 'UTC')`);
