@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { Tx } from '../src/database/transaction';
 import type { AuditEventRow } from '../src/modules/audit/audit.types';
 import { actionsForPrefix, buildPageQuery } from '../src/modules/audit/query/audit-query.builder';
 import {
+  AuditQueryService,
   FILTERED_PAGE_KEY,
   GENERIC_PAGE_KEY,
   PINNED_PAGE_KEY,
@@ -11,7 +14,7 @@ import { AuditListQueryDto } from '../src/modules/audit/query/dto/audit-query.dt
 import { insertRows, seedRow } from './support/audit-seed';
 import { auditPages } from './support/audit-pages';
 import { loginAdmin } from './support/factories';
-import { listOnOneConnection } from './support/prepared';
+import { listOnOneConnection, onOneConnection } from './support/prepared';
 import { createTestApp, TestApp } from './support/test-app';
 
 /**
@@ -232,6 +235,40 @@ describe('admin audit API: newest-first pages across the recent slice', () => {
     expect(statements).toHaveLength(1);
     expect(statements[0].name.startsWith(`${GENERIC_PAGE_KEY}_`)).toBe(true);
     expect(statements[0].generic + statements[0].custom).toBeGreaterThanOrEqual(runs);
+  });
+
+  it('a page below a cursor: its named newest slice runs with the generic plan from its second run, the same page each time', async () => {
+    const first = await page(`${filter}&limit=2`);
+    expect(first.nextCursor).toBeTruthy();
+    const dto = Object.assign(new AuditListQueryDto(), {
+      limit: 2,
+      actorId,
+      cursor: first.nextCursor as string,
+    });
+    const want = (await expected()).slice(2, 4);
+    const runs = 4;
+    const { result } = await onOneConnection(t, async () => {
+      // The filtered newest slice below a cursor (the cursor a parameter), on this connection.
+      const plans = async (): Promise<{ generic: number; custom: number }> => {
+        const rows = await t.app.get<Tx>(TransactionHost).tx.query<{ generic: number; custom: number }[]>(
+          `SELECT coalesce(sum(generic_plans), 0)::int AS generic, coalesce(sum(custom_plans), 0)::int AS custom
+               FROM pg_prepared_statements WHERE name LIKE $1 AND statement LIKE $2`,
+          [`${FILTERED_PAGE_KEY}_%`, '%(a.occurred_at, a.id) < %'],
+        );
+        return rows[0];
+      };
+      const before = await plans();
+      const pages: string[][] = [];
+      for (let i = 0; i < runs; i++)
+        pages.push((await t.app.get(AuditQueryService).list(dto)).items.map((item) => item.id));
+      const after = await plans();
+      return { pages, generic: after.generic - before.generic, custom: after.custom - before.custom };
+    }, []);
+    for (const p of result.pages) expect(p).toEqual(want);
+    // At most the first run (if the statement was new on this connection) planned afresh.
+    expect(result.custom).toBeLessThanOrEqual(1);
+    expect(result.generic).toBeGreaterThanOrEqual(runs - 1);
+    expect(result.generic + result.custom).toBe(runs);
   });
 
   it('pages filtered by action (one, or a prefix) equal the single-statement order, past newer events of other actions', async () => {

@@ -114,6 +114,24 @@ function nodes(plan: PlanNode): PlanNode[] {
   }
 
   /**
+   * The generic plan of `q` as the app runs it below a cursor (preparedGenericTextQuery): prepared,
+   * run once as the app's first run is, then explained as run with plan_cache_mode force_generic_plan.
+   */
+  async function genericPlan(q: BuiltQuery): Promise<PlanNode[]> {
+    return t.dataSource.transaction(async (m) => {
+      const args = q.params.length ? `(${q.params.map((v) => `'${String(v)}'`).join(', ')})` : '';
+      await m.query(`PREPARE generic_plan AS ${q.sql}`);
+      await m.query(`EXECUTE generic_plan${args}`);
+      await m.query('SET LOCAL plan_cache_mode = force_generic_plan');
+      const [row] = await m.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }[]>(
+        `EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE generic_plan${args}`,
+      );
+      await m.query('DEALLOCATE generic_plan');
+      return nodes(row['QUERY PLAN'][0].Plan);
+    });
+  }
+
+  /**
    * The newest slice's start as AuditQueryService.sliced computes it: RECENT_SLICE_HOURS before the
    * page's top; for a first page (no cursor) on the hour before, as a literal.
    */
@@ -273,6 +291,32 @@ function nodes(plan: PlanNode): PlanNode[] {
       const { cached, generic } = await cachedPlan(q);
       expect(generic).toBeGreaterThanOrEqual(6);
       expect(await bigSeqScans(cached)).toEqual([]);
+    },
+  );
+
+  it.each(filters.filter(([label]) => label !== 'q'))(
+    'a page below a deep cursor, %s, with the generic plan the app runs it with: index only, no sequential scan',
+    async (label, make) => {
+      // As AuditQueryService runs it: the newest slice (named, values inlined unless time alone), or a
+      // pinned resource's or request's one statement; the cursor's and the slice's bounds parameters.
+      const f = make();
+      const pinned = f.resourceId !== undefined || f.requestId !== undefined;
+      const { above } = newestSlice(f, deep);
+      const q = pinned
+        ? buildPageQuery(f, { order: 'desc', limit: 51, after: deep })
+        : buildPageQuery(f, {
+            order: 'desc',
+            limit: 51,
+            after: deep,
+            slice: { above },
+            inlineLimit: true,
+            inlineFilters: !notFiltered.includes(label),
+          });
+      expect(q.params.length).toBeGreaterThan(0);
+      const planNodes = await genericPlan(q);
+      expect(await bigSeqScans(planNodes)).toEqual([]);
+      if ((planNodes[0]['Actual Rows'] ?? 0) > 0)
+        expect(planNodes.some((n) => n['Index Name']?.startsWith('audit_logs_'))).toBe(true);
     },
   );
 

@@ -1,6 +1,7 @@
 import { TransactionHost } from '@nestjs-cls/transactional';
 import {
   MAX_TEXT_STATEMENTS_PER_CONNECTION,
+  preparedGenericTextQuery,
   preparedQuery,
   preparedTextQuery,
   STALE_STATEMENT_MS,
@@ -166,6 +167,56 @@ describe('Prepared statements (preparedQuery)', () => {
     } finally {
       clock.mockRestore();
     }
+  });
+
+  it('preparedGenericTextQuery: from its second run in a transaction, the generic plan for that statement only; otherwise as preparedTextQuery', async () => {
+    const text = `SELECT $1::int * 3 AS n, current_setting('plan_cache_mode') AS mode`;
+    type Row = { n: number; mode: string };
+    const run = async (values: unknown[], q = text): Promise<Row> =>
+      (await preparedGenericTextQuery<Row>(tx.tx, 'probe_generic', q, values))[0];
+    const inTx = await runner.run(async () => {
+      const rows: Row[] = [];
+      for (let i = 1; i <= 4; i++) rows.push(await run([i]));
+      // The transaction's later statements plan as before.
+      const [{ plan_cache_mode: after }] =
+        await tx.tx.query<{ plan_cache_mode: string }[]>('SHOW plan_cache_mode');
+      const [plans] = await tx.tx.query<{ generic: number; custom: number }[]>(
+        `SELECT generic_plans::int AS generic, custom_plans::int AS custom FROM pg_prepared_statements WHERE statement = $1`,
+        [text],
+      );
+      // A value that cannot be a literal (an object, sent by pg as JSON): bound, as preparedTextQuery.
+      const jsonText = `SELECT ($1::jsonb ->> 'a')::int AS n, current_setting('plan_cache_mode') AS mode`;
+      const json = [await run([{ a: 5 }], jsonText), await run([{ a: 6 }], jsonText)];
+      return { rows, after, plans, json };
+    });
+    expect(inTx.rows).toEqual([
+      { n: 3, mode: 'auto' },
+      { n: 6, mode: 'force_generic_plan' },
+      { n: 9, mode: 'force_generic_plan' },
+      { n: 12, mode: 'force_generic_plan' },
+    ]);
+    expect(inTx.after).toBe('auto');
+    expect(inTx.plans).toEqual({ generic: 3, custom: 1 });
+    expect(inTx.json).toEqual([
+      { n: 5, mode: 'auto' },
+      { n: 6, mode: 'auto' },
+    ]);
+    // Outside a transaction (SET LOCAL would not hold): bound every time.
+    expect([await run([7]), await run([8])]).toEqual([
+      { n: 21, mode: 'auto' },
+      { n: 24, mode: 'auto' },
+    ]);
+    // A failing run rolls back with its transaction, the mode included; the next transaction is as before.
+    await expect(
+      runner.run(async () => {
+        await run([1]);
+        await run([2]);
+        await tx.tx.query('SELECT 1 / 0');
+      }),
+    ).rejects.toThrow(/division by zero/);
+    await expect(
+      runner.run(() => tx.tx.query<{ plan_cache_mode: string }[]>('SHOW plan_cache_mode')),
+    ).resolves.toEqual([{ plan_cache_mode: 'auto' }]);
   });
 
   it('names statements built at run time by their text, at most a cap of them per connection', async () => {

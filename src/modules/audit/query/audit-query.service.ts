@@ -11,7 +11,12 @@ import { AppConfig } from '../../../config/app-config';
 import type { Tx } from '../../../database/transaction';
 import { watchStall } from '../../../common/utils/stall-watch';
 import { setLocal, type SqlQuery } from '../../../database/local-settings';
-import { preparedQuery, preparedTextQuery, type TextBudget } from '../../../database/prepared-statement';
+import {
+  preparedGenericTextQuery,
+  preparedQuery,
+  preparedTextQuery,
+  type TextBudget,
+} from '../../../database/prepared-statement';
 import { AuditService } from '../audit.service';
 import { AuditCursorCodec } from './audit-cursor';
 import type { PoolClient } from 'pg';
@@ -309,11 +314,11 @@ export class AuditQueryService {
     if (filters.resourceId === undefined && filters.requestId === undefined)
       return this.sliced(filters, want, after, [RECENT_SLICE_HOURS]);
     // Without a time bound the statement is planned over every monthly partition: at 16 partitions
-    // ~1.0 ms of planning for ~0.25 ms of execution. As a named statement, PostgreSQL's plan cache
-    // (plan_cache_mode auto) reuses one generic plan per connection from the sixth run on, when its
-    // estimate is no worse than the custom plans'; its partitions are pruned when it runs.
+    // ~1.0 ms of planning for ~0.25 ms of execution. As a named statement it runs with one generic plan
+    // per connection from its second run on (preparedGenericTextQuery; PostgreSQL's plan cache alone
+    // chose that plan from the sixth run on); its partitions are pruned when it runs.
     const q = buildPageQuery(filters, { order: 'desc', limit: want, after });
-    return preparedTextQuery<AuditItemRow>(this.txHost.tx, PINNED_PAGE_KEY, q.sql, q.params);
+    return preparedGenericTextQuery<AuditItemRow>(this.txHost.tx, PINNED_PAGE_KEY, q.sql, q.params);
   }
 
   /**
@@ -389,7 +394,9 @@ export class AuditQueryService {
     for (const h of [...hours, undefined]) {
       // The newest slice of a page filtered by time only (or not at all) has one plan whatever its
       // values: a named statement, planned once per connection (see GENERIC_PAGE_KEY). Filtered by
-      // values, it is named after its text with those values in it (see FILTERED_PAGE_KEY).
+      // values, it is named after its text with those values in it (see FILTERED_PAGE_KEY). Below a
+      // cursor (or with `from`, `to`) it has parameters: run with its generic plan all the same
+      // (preparedGenericTextQuery), which the plan cache, left to itself, did not choose.
       const newest = atOrBelow === undefined;
       const generic = newest && timeOnly(filters);
       const filtered = newest && !generic && filters.q === undefined;
@@ -417,7 +424,7 @@ export class AuditQueryService {
       });
       rows.push(
         ...(named
-          ? await preparedTextQuery<AuditItemRow>(tx, named.key, q.sql, q.params, named.budget)
+          ? await preparedGenericTextQuery<AuditItemRow>(tx, named.key, q.sql, q.params, named.budget)
           : await tx.query<AuditItemRow[]>(q.sql, q.params)),
       );
       if (rows.length >= want || aboveMs === undefined) break;
