@@ -8,6 +8,7 @@ import { AuditLeanSealing1763770100000 } from './1763770100000-AuditLeanSealing'
 import { AuditInsertOnlyChain1763770200000 } from './1763770200000-AuditInsertOnlyChain';
 import { AuditSearchByHour1763770300000 } from './1763770300000-AuditSearchByHour';
 import { AuditSearchPendingLimit1763770400000 } from './1763770400000-AuditSearchPendingLimit';
+import { AuditRareValueIndexes1763770500000 } from './1763770500000-AuditRareValueIndexes';
 
 /**
  * Every migration, in order. A new migration (`npm run migration:generate -- migrations/Name`, then
@@ -24,4 +25,5 @@ export const migrations = [
   AuditInsertOnlyChain1763770200000,
   AuditSearchByHour1763770300000,
   AuditSearchPendingLimit1763770400000,
+  AuditRareValueIndexes1763770500000,
 ];

@@ -23,6 +23,10 @@ import type { AuditChanges, AuditOutcome, AuditSeverity } from './audit.types';
 @Index('audit_logs_search_idx', { synchronize: false })
 @Index('audit_logs_resource_id_idx', { synchronize: false })
 @Index('audit_logs_ip_idx', { synchronize: false })
+// Rare values of severity, actor type and error type (migration AuditRareValueIndexes): partial.
+@Index('audit_logs_severity_idx', { synchronize: false })
+@Index('audit_logs_actor_type_idx', { synchronize: false })
+@Index('audit_logs_error_type_idx', { synchronize: false })
 @Check('audit_logs_action_ck', `"action" ~ '^[a-z_]+\\.[a-z_]+$'`)
 @Check(
   'audit_logs_category_ck',
