@@ -92,6 +92,11 @@ function nodes(plan: PlanNode): PlanNode[] {
     return nodes(row['QUERY PLAN'][0].Plan);
   }
 
+  /** `q`'s parameters as EXECUTE's argument list (none: no parentheses). */
+  function executeArgs(q: BuiltQuery): string {
+    return q.params.length ? `(${q.params.map((v) => `'${String(v)}'`).join(', ')})` : '';
+  }
+
   /**
    * The plan PostgreSQL's plan cache settles on for `q` as the app runs it, a named statement: prepared,
    * run six times (the sixth may use the generic plan), then explained as run once more; and how many
@@ -99,7 +104,7 @@ function nodes(plan: PlanNode): PlanNode[] {
    */
   async function cachedPlan(q: BuiltQuery): Promise<{ cached: PlanNode[]; generic: number }> {
     return t.dataSource.transaction(async (m) => {
-      const args = q.params.length ? `(${q.params.map((v) => `'${String(v)}'`).join(', ')})` : '';
+      const args = executeArgs(q);
       await m.query(`PREPARE cached_plan AS ${q.sql}`);
       for (let i = 0; i < 6; i++) await m.query(`EXECUTE cached_plan${args}`);
       const [row] = await m.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }[]>(
@@ -119,7 +124,7 @@ function nodes(plan: PlanNode): PlanNode[] {
    */
   async function genericPlan(q: BuiltQuery): Promise<PlanNode[]> {
     return t.dataSource.transaction(async (m) => {
-      const args = q.params.length ? `(${q.params.map((v) => `'${String(v)}'`).join(', ')})` : '';
+      const args = executeArgs(q);
       await m.query(`PREPARE generic_plan AS ${q.sql}`);
       await m.query(`EXECUTE generic_plan${args}`);
       await m.query('SET LOCAL plan_cache_mode = force_generic_plan');
