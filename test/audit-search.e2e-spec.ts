@@ -61,6 +61,11 @@ describe('admin audit API: free-text search', () => {
     const platypusTo = now - 20 * 24 * HOUR;
     for (const at of [platypusTo - SEARCH_SLICE_HOURS[0] * HOUR, platypusTo - 0.5 * HOUR])
       rows.push(seedRow({ action: 'task.updated', occurredAt: new Date(at), description: 'Platypus seen' }));
+    // Echidnas in the newest slice's hours and stamped ahead of the clock (a skewed client's clock, an
+    // import): the first phase walks the future ones but not the one below the newer rows, so the
+    // newest slice, read hour by hour plus everything from the hour after now's, must hold all of them.
+    for (const age of [-3 * HOUR, -0.5 * HOUR, 0.5 * HOUR])
+      rows.push(seedRow({ action: 'task.updated', occurredAt: at(age), description: 'Echidna spotted' }));
     // Newer than every quokka: more rows than the first phase walks, a few of them wombats.
     const newer = SEARCH_WALK_ROWS + 100;
     for (let i = 0; i < newer; i++)
@@ -112,6 +117,18 @@ describe('admin audit API: free-text search', () => {
       `q=platypus&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&limit=5`,
     );
     expect(body.items.map((i) => i.id)).toEqual(want);
+  });
+
+  it('the newest slice hour by hour: events in its hours and events stamped ahead of the clock, in order, page after page', async () => {
+    const want = await expected('echidna');
+    expect(want).toHaveLength(3);
+    expect(await walk('q=echidna', 1)).toEqual(want);
+    expect((await page('q=echidna&limit=5')).items.map((i) => i.id)).toEqual(want);
+    // `to` ahead of the clock: the page still starts now and ends at `to`.
+    const to = new Date(now + 1.5 * HOUR).toISOString();
+    const bounded = await expected('echidna', undefined, to);
+    expect(bounded).toHaveLength(2);
+    expect(await walk(`q=echidna&to=${encodeURIComponent(to)}`, 1)).toEqual(bounded);
   });
 
   it('a term frequent among the newest rows is served by the walk, in order, page after page', async () => {

@@ -1,8 +1,9 @@
-import { buildPageQuery } from './audit-query.builder';
+import { buildPageQuery, PageOptions, SEARCH_HOUR_LIST_MAX } from './audit-query.builder';
 
 describe('buildPageQuery: a text search slice', () => {
-  const page = (slice: { above?: string; atOrBelow?: string; byHour?: boolean }) =>
+  const page = (slice: PageOptions['slice']) =>
     buildPageQuery({ q: 'quokka' }, { order: 'desc', limit: 51, slice });
+  const HOUR_COLUMN = `date_trunc('hour', a.occurred_at AT TIME ZONE 'UTC')`;
 
   it("bounded on both sides with byHour: also from the slice's hour on, on the search index's hour column", () => {
     const q = page({
@@ -24,6 +25,45 @@ describe('buildPageQuery: a text search slice', () => {
     expect(
       page({ above: '2026-12-01T08:00:00.000Z', atOrBelow: '2026-12-01T09:00:00.000Z' }).sql,
     ).not.toContain('date_trunc');
+  });
+
+  it("the newest slice by the hour: every UTC hour from above's to through's, each an exact key of the search index", () => {
+    const q = page({
+      above: '2026-12-31T22:59:59.999Z',
+      hours: { through: '2027-01-01T00:00:00.000Z', openEnded: false },
+    });
+    expect(q.sql).toContain(`a.occurred_at > $2::timestamptz`);
+    expect(q.sql).toContain(`${HOUR_COLUMN} = ANY($3::timestamp[])`);
+    expect(q.sql).not.toContain(' OR ');
+    // Across midnight and the new year, in UTC, as the index's column (timestamp without time zone).
+    expect(q.params[2]).toEqual(['2026-12-31T22:00:00', '2026-12-31T23:00:00', '2027-01-01T00:00:00']);
+  });
+
+  it('open-ended (a page that starts now): or at or after the hour after through’s, for events stamped ahead of the clock', () => {
+    const q = page({
+      above: '2026-12-07T21:15:00.000Z',
+      hours: { through: '2026-12-07T22:15:00.000Z', openEnded: true },
+    });
+    expect(q.sql).toContain(`(${HOUR_COLUMN} = ANY($3::timestamp[]) OR a.occurred_at >= $4::timestamptz)`);
+    expect(q.params.slice(2, 4)).toEqual([
+      ['2026-12-07T21:00:00', '2026-12-07T22:00:00'],
+      '2026-12-07T23:00:00.000Z',
+    ]);
+    // The LIMIT comes last, as before.
+    expect(q.params[q.params.length - 1]).toBe(51);
+  });
+
+  it('the list is for a slice of a few hours: longer is a programming error, not a statement', () => {
+    const through = new Date(Date.parse('2026-12-07T00:00:00.000Z') + SEARCH_HOUR_LIST_MAX * 3_600_000);
+    expect(() =>
+      page({
+        above: '2026-12-07T00:00:00.000Z',
+        hours: { through: through.toISOString(), openEnded: false },
+      }),
+    ).toThrow(/not a few hours/);
+    expect(() =>
+      page({ above: 'garbage', hours: { through: '2026-12-07T00:00:00.000Z', openEnded: false } }),
+    ).toThrow(/not a few hours/);
   });
 });
 

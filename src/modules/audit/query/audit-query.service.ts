@@ -365,7 +365,7 @@ export class AuditQueryService {
       // The oldest slices are costed high enough to trigger JIT compilation (~0.1 s), never worth it here.
       ['jit', 'off'],
     ]);
-    const rows = await this.sliced(filters, want, after, SEARCH_SLICE_HOURS, byHour);
+    const rows = await this.sliced(filters, want, after, SEARCH_SLICE_HOURS, { byHour });
     // Back to the planner's normal choices for the rest of the request.
     await setLocal(query, saved);
     return rows;
@@ -376,19 +376,22 @@ export class AuditQueryService {
    * slices end `hours` before the page's start (the cursor, else `to` when it is in the past, else now),
    * then the rest. The newest slice has no upper bound of its own, so events stamped ahead of this clock
    * are found. Slices are disjoint and in order, so their rows concatenate into the page one statement
-   * would return. Slices bounded on both sides for which `byHour` says so are also bounded by hour (see
-   * PageOptions.slice).
+   * would return. For a text search (`search`), the newest slice is read hour by hour from the search
+   * index (PageOptions.slice.hours: a burst of other events lands there), and older slices bounded on
+   * both sides for which `search.byHour` says so are also bounded by hour (PageOptions.slice.byHour).
    */
   private async sliced(
     filters: AuditFilters,
     want: number,
     after: KeysetPosition | undefined,
     hours: readonly number[],
-    byHour: (aboveMs: number) => boolean = () => false,
+    search?: { byHour: (aboveMs: number) => boolean },
   ): Promise<AuditItemRow[]> {
     const tx = this.txHost.tx;
     const rows: AuditItemRow[] = [];
     const top = pageTop(filters, after);
+    // The page starts now (no cursor, no `to` in the past): its newest slice is open towards the future.
+    const openEnded = after === undefined && (filters.to === undefined || Date.parse(filters.to) > top);
     const from = filters.from !== undefined ? Date.parse(filters.from) : undefined;
     let atOrBelow: string | undefined;
     for (const h of [...hours, undefined]) {
@@ -416,8 +419,16 @@ export class AuditQueryService {
         slice: {
           above,
           atOrBelow,
-          byHour: atOrBelow !== undefined && aboveMs !== undefined && byHour(aboveMs),
+          byHour:
+            search !== undefined &&
+            atOrBelow !== undefined &&
+            aboveMs !== undefined &&
+            search.byHour(aboveMs),
           literal,
+          hours:
+            search !== undefined && newest && above !== undefined
+              ? { through: new Date(top).toISOString(), openEnded }
+              : undefined,
         },
         inlineLimit: generic || filtered,
         inlineFilters: filtered,
