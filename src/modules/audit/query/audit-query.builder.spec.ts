@@ -32,7 +32,9 @@ describe('buildPageQuery: a text search slice', () => {
       above: '2026-12-31T22:59:59.999Z',
       hours: { through: '2027-01-01T00:00:00.000Z', openEnded: false },
     });
-    expect(q.sql).toContain(`a.occurred_at > $2::timestamptz`);
+    // The lower bound filters only: the hour list selects the rows (no time-index bitmap of a burst).
+    expect(q.sql).toContain(`(a.occurred_at + interval '0 s') > $2::timestamptz`);
+    expect(q.sql).not.toContain(`a.occurred_at > $2`);
     expect(q.sql).toContain(`${HOUR_COLUMN} = ANY($3::timestamp[])`);
     expect(q.sql).not.toContain(' OR ');
     // Across midnight and the new year, in UTC, as the index's column (timestamp without time zone).

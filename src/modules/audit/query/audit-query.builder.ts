@@ -325,8 +325,14 @@ export function buildPageQuery(filters: AuditFilters, page: PageOptions): BuiltQ
   const above =
     slice?.above === undefined ? undefined : slice.literal ? sqlLiteral(slice.above) : p.add(slice.above);
   // A literal bound prunes the partitions when the statement is planned; a parameter needs monthFloor.
+  // A search's newest slice by the hour (slice.hours) leaves its lower bound to the hour list: as an
+  // index condition it offered the planner the time index's bitmap of every row above it, which the
+  // planner took when its statistics did not know a burst there (see searchHourList).
   if (above !== undefined && slice?.above !== undefined)
-    w.push(`a.occurred_at > ${above}::timestamptz`, ...(slice.literal ? [] : monthFloor(slice.above)));
+    w.push(
+      `${slice.hours ? TIME_UNINDEXED : 'a.occurred_at'} > ${above}::timestamptz`,
+      ...(slice.literal ? [] : monthFloor(slice.above)),
+    );
   if (slice?.atOrBelow !== undefined) w.push(`a.occurred_at <= ${p.add(slice.atOrBelow)}::timestamptz`);
   if (slice?.byHour && above !== undefined && slice.atOrBelow !== undefined)
     w.push(`${AUDIT_SEARCH_HOUR} >= date_trunc('hour', ${above}::timestamptz AT TIME ZONE 'UTC')`);
@@ -351,6 +357,9 @@ export function buildPageQuery(filters: AuditFilters, page: PageOptions): BuiltQ
 }
 
 const HOUR_MS = 3_600_000;
+
+/** occurred_at in an expression no index matches: a bound on it filters rows, never selects them. */
+const TIME_UNINDEXED = `(a.occurred_at + interval '0 s')`;
 
 /** At most this many hours in a searchHourList: it is meant for a slice of a few hours. */
 export const SEARCH_HOUR_LIST_MAX = 48;
