@@ -11,6 +11,7 @@ import { RECENT_SLICE_HOURS } from '../src/modules/audit/query/audit-query.servi
 import { volumeInsertSql } from './support/audit-volume';
 import { queuedEventsSql } from '../src/modules/audit/integrity/audit-sealer.service';
 import { PartitionManager } from '../src/modules/audit/integrity/partition-manager.service';
+import type { EntityManager } from 'typeorm';
 import { createTestApp, onServer, TestApp } from './support/test-app';
 
 const ROWS = 1_000_000;
@@ -91,6 +92,12 @@ function nodes(plan: PlanNode): PlanNode[] {
       q.params,
     );
     return nodes(row['QUERY PLAN'][0].Plan);
+  }
+
+  /** The planner settings AuditQueryService.searchNewest runs its slices with, for this transaction. */
+  async function asSearchSlices(m: EntityManager): Promise<void> {
+    for (const set of ['enable_indexscan = off', 'enable_seqscan = off', 'jit = off'])
+      await m.query(`SET LOCAL ${set}`);
   }
 
   /** `q`'s parameters as EXECUTE's argument list (none: no parentheses). */
@@ -396,9 +403,7 @@ function nodes(plan: PlanNode): PlanNode[] {
     const now = Date.now();
     const iso = (hoursBack: number): string => new Date(now - hoursBack * HOUR).toISOString();
     await t.dataSource.transaction(async (m) => {
-      // As AuditQueryService.searchNewest runs its slices.
-      for (const set of ['enable_indexscan = off', 'enable_seqscan = off', 'jit = off'])
-        await m.query(`SET LOCAL ${set}`);
+      await asSearchSlices(m);
       for (const [from, to, byHour] of [
         [1, undefined, false],
         [4, 1, true],
@@ -539,8 +544,7 @@ function nodes(plan: PlanNode): PlanNode[] {
       },
     );
     const planNodes = await t.dataSource.transaction(async (m) => {
-      for (const set of ['enable_indexscan = off', 'enable_seqscan = off', 'jit = off'])
-        await m.query(`SET LOCAL ${set}`);
+      await asSearchSlices(m);
       const [row] = await m.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }[]>(
         `EXPLAIN (ANALYZE, FORMAT JSON) ${q.sql}`,
         q.params,

@@ -356,7 +356,8 @@ export function buildPageQuery(filters: AuditFilters, page: PageOptions): BuiltQ
   return { sql, params: p.values };
 }
 
-const HOUR_MS = 3_600_000;
+/** An hour in milliseconds. */
+export const HOUR_MS = 3_600_000;
 
 /** occurred_at in an expression no index matches: a bound on it filters rows, never selects them. */
 const TIME_UNINDEXED = `(a.occurred_at + interval '0 s')`;

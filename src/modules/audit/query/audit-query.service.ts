@@ -34,6 +34,7 @@ import {
   buildSearchWalkQuery,
   HEAD_RATE_ROWS,
   HEAD_RATE_SQL,
+  HOUR_MS,
   type AuditFeedRow,
   buildStatsQuery,
   KeysetPosition,
@@ -56,8 +57,6 @@ import type {
   AuditLogPageDto,
   AuditStatsDto,
 } from './dto/audit-log.dto';
-
-const HOUR_MS = 3_600_000;
 
 /** Rows the first phase of a text search walks, newest first (see buildSearchWalkQuery). */
 export const SEARCH_WALK_ROWS = 1000;
